@@ -1,0 +1,32 @@
+# smartmoney: `make demo` and `make test` set everything up on a fresh machine.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_STORE ?= demo-store
+
+.PHONY: demo test test-fast env clean
+
+# The virtual environment with the package, its `spark` and `test` extras. Re-made when
+# pyproject.toml changes. Java 17 (for Spark) is installed from Debian when it is missing.
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
+	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[spark,test]'
+	touch $(STAMP)
+
+env: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/smartmoney simulate --scenario june-2024-rotation --store $(DEMO_STORE)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow and not spark"
+
+clean:
+	rm -rf $(VENV) $(DEMO_STORE) .pytest_cache .hypothesis

@@ -1,0 +1,71 @@
+"""Ibis connections over a store: DuckDB (embedded, the default) or Spark (local or a cluster).
+
+Both engines read the same Parquet files, the ones the store's manifest lists, so neither keeps
+state the other cannot see. Every canonical table is registered under its own name, empty
+tables included (with their schema), so metric expressions never special-case a missing table.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import ibis
+
+from smartmoney.schema import TABLES
+from smartmoney.store import Store, arrow_schema
+
+ENGINES = ("duckdb", "spark")
+
+
+def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = None,
+            threads: int | None = None) -> ibis.BaseBackend:
+    """An Ibis backend with the store's tables registered.
+
+    Parameters
+    ----------
+    store
+        The store to read.
+    engine
+        "duckdb" (default) or "spark" (the Ibis pyspark backend; needs the `spark` extra).
+    memory_limit, threads
+        DuckDB settings, e.g. memory_limit="6GB"; DuckDB spills to disk beyond the limit.
+    """
+    if engine == "duckdb":
+        backend = ibis.duckdb.connect()
+        if memory_limit:
+            backend.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+        if threads:
+            backend.raw_sql(f"SET threads = {int(threads)}")
+    elif engine == "spark":
+        backend = ibis.pyspark.connect(spark_session())
+    else:
+        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    manifest = store.manifest()
+    for name, table in TABLES.items():
+        files = [str(path) for path in store.files(name, manifest)]
+        if files:
+            backend.read_parquet(files if len(files) > 1 else files[0], table_name=name)
+        else:
+            backend.create_view(name, ibis.memtable(arrow_schema(table).empty_table()))
+    return backend
+
+
+def _checked_size(size: str) -> str:
+    text = size.strip()
+    number = text.rstrip("KMGTiBb ")
+    if not number.replace(".", "", 1).isdigit() or len(text) > 12:
+        raise ValueError(f"memory limit {size!r} is not a size such as 6GB or 512MiB")
+    return text
+
+
+@cache
+def spark_session():
+    """One local Spark session per process (local[*], UTC, Arrow transfers on)."""
+    from pyspark.sql import SparkSession
+
+    return (SparkSession.builder.master("local[*]").appName("smartmoney")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "8")
+            .getOrCreate())

@@ -1,0 +1,178 @@
+"""The canonical tables: the one place their columns, types, keys and meaning are defined.
+
+Every source writes these tables and every metric reads only these tables. Money is in USD,
+dates are NYSE trading days, quantities are shares, signed (short < 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STRATEGIES = ("fundamental_ls", "systematic", "multi_strategy", "other")
+ASSET_TYPES = ("stock", "etf", "index_future", "option")
+TRADE_SIDES = ("long_buy", "long_sell", "short_sale", "short_cover")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical table.
+
+    kind is one of: string, date, float, enum. `sign` constrains numbers: "positive" (> 0),
+    "non_negative" (>= 0), "non_zero" (!= 0) or None. `values` lists an enum's allowed values.
+    `default_from` names a column whose value fills this one when the input leaves it out.
+    """
+
+    name: str
+    kind: str
+    meaning: str
+    required: bool = True
+    sign: str | None = None
+    values: tuple[str, ...] = ()
+    default_from: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical table: its columns, the key that makes a row unique, and how it is stored.
+
+    `partition` names the date column the table is hive-partitioned by (None for small
+    tables kept in one file). `references` maps a column to the table whose key it must match.
+    """
+
+    name: str
+    meaning: str
+    columns: tuple[Column, ...]
+    key: tuple[str, ...]
+    partition: str | None = None
+    references: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+    def column(self, name: str) -> Column:
+        return next(column for column in self.columns if column.name == name)
+
+
+def _gics(level: str) -> Column:
+    return Column(level, "string", f"GICS {level.replace('_', ' ')} name (2023 structure)",
+                  required=False)
+
+
+SECURITIES = Table(
+    "securities",
+    "One row per security: identifiers and GICS classification.",
+    (
+        Column("security_id", "string", "Stable identifier used by every other table."),
+        Column("ticker", "string", "Exchange ticker, e.g. NVDA or BRK.B."),
+        Column("cusip", "string", "9-character CUSIP.", required=False),
+        Column("name", "string", "Issuer name."),
+        _gics("sector"),
+        _gics("industry_group"),
+        _gics("industry"),
+        _gics("sub_industry"),
+        Column("asset_type", "enum", "stock | etf | index_future | option.", values=ASSET_TYPES),
+        Column("country", "string", "Country of listing or risk, e.g. US.", required=False),
+        Column("region", "string", "Region, e.g. North America.", required=False),
+    ),
+    key=("security_id",),
+)
+
+ACCOUNTS = Table(
+    "accounts",
+    "One row per account (a fund, or a 13F filer by CIK).",
+    (
+        Column("account_id", "string", "Stable identifier used by every other table."),
+        Column("name", "string", "Account or fund name."),
+        Column("strategy", "enum", "fundamental_ls | systematic | multi_strategy | other.",
+               values=STRATEGIES),
+        Column("region", "string", "Region of the fund's book, e.g. North America.",
+               required=False),
+    ),
+    key=("account_id",),
+)
+
+POSITIONS = Table(
+    "positions",
+    "End-of-day holdings: one row per date, account and security.",
+    (
+        Column("date", "date", "Trading day of the holding."),
+        Column("account_id", "string", "Account holding the position."),
+        Column("security_id", "string", "Security held."),
+        Column("quantity", "float", "Shares held, signed (short < 0); an input row with 0 "
+               "closes the stored position (a missing row means a zero position)."),
+        Column("available_from", "date", "First date the row was knowable (13F: filing date).",
+               required=False, default_from="date"),
+    ),
+    key=("date", "account_id", "security_id"),
+    partition="date",
+    references={"account_id": "accounts", "security_id": "securities"},
+)
+
+TRADES = Table(
+    "trades",
+    "Executed trades; when present, flows come from them instead of position changes.",
+    (
+        Column("date", "date", "Trading day of the execution."),
+        Column("account_id", "string", "Account that traded."),
+        Column("security_id", "string", "Security traded."),
+        Column("trade_id", "string", "Trade identifier, unique per date and account; when "
+               "the input has none, one is derived from the row's content.", required=False),
+        Column("quantity", "float", "Shares, signed: buys > 0, sells < 0.", sign="non_zero"),
+        Column("price", "float", "Execution price, USD.", sign="positive"),
+        Column("side", "enum", "long_buy | long_sell | short_sale | short_cover.",
+               values=TRADE_SIDES),
+    ),
+    key=("date", "account_id", "trade_id"),
+    partition="date",
+    references={"account_id": "accounts", "security_id": "securities"},
+)
+
+PRICES = Table(
+    "prices",
+    "Daily closing prices.",
+    (
+        Column("date", "date", "Trading day."),
+        Column("security_id", "string", "Security priced."),
+        Column("close", "float", "Closing price, USD.", sign="positive"),
+    ),
+    key=("date", "security_id"),
+    partition="date",
+    references={"security_id": "securities"},
+)
+
+EQUITY = Table(
+    "equity",
+    "Account capital (NAV) per day; an account is present on a day when it has a row.",
+    (
+        Column("date", "date", "Trading day."),
+        Column("account_id", "string", "Account."),
+        Column("equity", "float", "Capital / NAV, USD.", sign="positive"),
+    ),
+    key=("date", "account_id"),
+    partition="date",
+    references={"account_id": "accounts"},
+)
+
+RETAIL_FLOWS = Table(
+    "retail_flows",
+    "Retail buying and selling per security and day (vendor file or derived from tapes).",
+    (
+        Column("date", "date", "Trading day."),
+        Column("security_id", "string", "Security."),
+        Column("retail_buy_usd", "float", "Retail buy turnover, USD.", sign="non_negative"),
+        Column("retail_sell_usd", "float", "Retail sell turnover, USD.", sign="non_negative"),
+    ),
+    key=("date", "security_id"),
+    partition="date",
+    references={"security_id": "securities"},
+)
+
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (SECURITIES, ACCOUNTS, POSITIONS, TRADES, PRICES, EQUITY, RETAIL_FLOWS)
+}
+
+# What `ingest` fills first: reference tables before the tables that point at them.
+INGEST_ORDER = ("securities", "accounts", "prices", "equity", "positions", "trades",
+                "retail_flows")

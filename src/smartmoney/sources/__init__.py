@@ -1,0 +1,26 @@
+"""Input formats. Each source is a small class with one interface:
+
+    read(path) -> Iterator[Batch]   raw rows of a canonical table, plus the rows it could not split
+
+`smartmoney.validate` then types and checks the rows, and the store writes them. Sources are
+registered by the name `smartmoney ingest KIND` uses; there is no if/elif over formats.
+"""
+
+from __future__ import annotations
+
+from smartmoney.schema import TABLES
+from smartmoney.sources.base import FileError, Source
+from smartmoney.sources.tables import TableFile
+
+SOURCES: dict[str, Source] = {name: TableFile(table) for name, table in TABLES.items()}
+
+
+def source(kind: str) -> Source:
+    """The source registered under `kind`; a FileError-free KeyError lists the known kinds."""
+    try:
+        return SOURCES[kind]
+    except KeyError:
+        raise KeyError(f"unknown ingest kind {kind!r}; known kinds: {', '.join(SOURCES)}") from None
+
+
+__all__ = ["SOURCES", "FileError", "Source", "TableFile", "source"]

@@ -1,0 +1,149 @@
+"""Canonical tables as CSV or Parquet files: one file holds rows of one table.
+
+CSV: comma-separated, a header row naming the columns, UTF-8. Row numbers in messages count
+data rows from 1 (the header is line 1, so data row N is on line N + 1). Columns may come in any
+order; columns that are not part of the table are ignored and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from smartmoney.schema import Table
+from smartmoney.sources.base import FileError
+from smartmoney.validate import REJECT_COLUMNS, Batch
+
+_SNIFF_BYTES = 1 << 16
+_PARQUET_MAGIC = b"PAR1"
+
+
+class TableFile:
+    """A CSV or Parquet file holding rows of one canonical table."""
+
+    def __init__(self, table: Table):
+        self.table = table
+        self.name = table.name
+        self.description = f"{table.name} rows as CSV or Parquet: {', '.join(table.column_names)}"
+        self.ignored_columns: list[str] = []
+
+    def read(self, path: Path) -> Iterator[Batch]:
+        path = Path(path)
+        if not path.is_file():
+            raise FileError(path, "no such file")
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+        if not head.strip():
+            raise FileError(path, "the file is empty")
+        if head.startswith(_PARQUET_MAGIC):
+            raw, rows, rejects = self._read_parquet(path)
+        else:
+            raw, rows, rejects = self._read_csv(path, head)
+        self._check_columns(path, list(raw.columns))
+        yield Batch(self.table, str(path), raw, rows, rejects)
+
+    def _check_columns(self, path: Path, columns: list[str]) -> None:
+        missing = [c.name for c in self.table.columns
+                   if c.required and c.default_from is None and c.name not in columns]
+        if missing:
+            shown = ",".join(columns)[:200]
+            raise FileError(path, f"missing required column{'s' if len(missing) > 1 else ''} "
+                            f"{', '.join(missing)} for table {self.table.name} "
+                            f"(the header reads: {shown!r})", row=1)
+        duplicated = sorted({c for c in columns if columns.count(c) > 1})
+        if duplicated:
+            raise FileError(path, f"column {', '.join(duplicated)} appears twice in the header", row=1)
+        self.ignored_columns = [c for c in columns if c not in self.table.column_names]
+
+    def _read_csv(self, path: Path, head: bytes) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+        if b"\x00" in head:
+            raise FileError(path, "not a CSV text file (it contains NUL bytes; binary data?)")
+        try:
+            text = head.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            if error.start < len(head) - 4:
+                raise FileError(path, f"not UTF-8 text (invalid byte at offset {error.start})") from None
+            text = head[: error.start].decode("utf-8-sig")
+        first_line = text.splitlines()[0] if text.splitlines() else ""
+        header = [name.strip() for name in next(csv.reader(io.StringIO(first_line)))]
+        if not any(name in self.table.column_names for name in header):
+            raise FileError(path, f"not a {self.table.name} CSV file: the first line "
+                            f"{first_line[:120]!r} names none of its columns "
+                            f"({', '.join(self.table.column_names)})", row=1)
+        arrow, bad_rows = _parse_csv(path, header, use_threads=True)
+        if any(number is None for number, _, _ in bad_rows):
+            # Multithreaded parsing does not number bad rows; read again on one thread.
+            arrow, bad_rows = _parse_csv(path, header, use_threads=False)
+        raw = arrow.to_pandas(types_mapper=None).astype(object)
+        raw = raw.where(raw.notna(), None)
+        # pyarrow numbers an invalid row by its line in the file, the header included.
+        skipped = sorted(number - 1 for number, _, _ in bad_rows)
+        rows = _surviving_rows(len(raw), skipped)
+        rejects = pd.DataFrame(
+            [(str(path), number - 1, self.table.name, reason, text)
+             for number, reason, text in bad_rows], columns=REJECT_COLUMNS)
+        return raw, rows, rejects
+
+    def _read_parquet(self, path: Path) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
+        try:
+            arrow = pq.read_table(path)
+        except (pa.ArrowInvalid, OSError) as error:
+            raise FileError(path, f"not a readable Parquet file: {str(error).splitlines()[0]}") from None
+        raw = pd.DataFrame({name: _as_text(arrow.column(name)) for name in arrow.column_names})
+        rows = np.arange(1, len(raw) + 1)
+        return raw, rows, pd.DataFrame(columns=REJECT_COLUMNS)
+
+
+def _parse_csv(path: Path, header: list[str], *, use_threads: bool
+               ) -> tuple[pa.Table, list[tuple[int | None, str, str]]]:
+    """Every field as text; rows with the wrong field count are set aside with their line."""
+    bad_rows: list[tuple[int | None, str, str]] = []
+
+    def set_aside(row: pacsv.InvalidRow) -> str:
+        bad_rows.append((row.number, f"expected {row.expected_columns} fields, "
+                                     f"found {row.actual_columns}", row.text))
+        return "skip"
+
+    try:
+        arrow = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(use_threads=use_threads, column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=set_aside),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header},
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        raise FileError(path, f"cannot be read as CSV: {str(error).splitlines()[0]}") from None
+    return arrow, bad_rows
+
+
+def _surviving_rows(count: int, skipped: list[int]) -> np.ndarray:
+    """Data row numbers (1-based) of the rows kept when `skipped` rows were dropped."""
+    numbers = np.arange(1, count + len(skipped) + 1)
+    return np.setdiff1d(numbers, np.asarray(skipped, dtype=np.int64))[:count]
+
+
+def _as_text(column: pa.ChunkedArray) -> pd.Series:
+    """A Parquet column as the text a CSV would hold, None for nulls."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        values = column.to_pandas()
+        has_time = values.notna() & (values != values.dt.normalize())
+        text = values.dt.strftime("%Y-%m-%d").where(~has_time, values.astype(str))
+    elif pa.types.is_date(kind):
+        text = column.to_pandas().astype(str)
+    elif pa.types.is_floating(kind):
+        text = pd.Series([repr(v) if v is not None else None for v in column.to_pylist()], dtype=object)
+    else:
+        text = column.cast(pa.string()).to_pandas()
+    text = text.astype(object)
+    return text.where(column.is_null().to_numpy(zero_copy_only=False) == False, None)  # noqa: E712

@@ -1,0 +1,438 @@
+"""The Parquet store: a directory of canonical tables, written atomically and idempotently.
+
+Layout::
+
+    DIR/_manifest.json                       which files make up each table (the one truth)
+    DIR/positions/date=2024-06-28/part-<id>.parquet   large tables: one file per trading day
+    DIR/securities/part-<id>.parquet                  small tables: one file
+    DIR/_rejects/part-<id>.parquet                    rejected input rows with their reasons
+
+Readers read only the files the manifest lists. A write goes to new files first; the commit
+is one atomic rename of the manifest, so a crash at any point leaves either the old or the new
+state readable, never a mix. Files nobody lists (left by a crash) are removed by the next write.
+
+Rows are upserted by the table's key: a row whose key is stored already replaces it, an
+identical row changes nothing, so ingesting the same input twice leaves the store byte for
+byte unchanged. A position row with quantity 0 deletes the stored position (a missing row
+means a zero position). A new day adds one partition and rewrites nothing else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import hashlib
+import json
+import os
+import uuid
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from smartmoney.schema import TABLES, Table
+from smartmoney.sources import FileError, source
+from smartmoney.validate import REJECT_COLUMNS, Batch, validate
+
+MANIFEST = "_manifest.json"
+LOCK = "_lock"
+REJECTS_DIR = "_rejects"
+FORMAT_VERSION = 1
+_ARROW_TYPES = {"string": pa.string(), "enum": pa.string(), "date": pa.date32(), "float": pa.float64()}
+REJECTS_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("table", pa.string()),
+                            ("reason", pa.string()), ("record", pa.string())])
+
+
+class StoreError(Exception):
+    """The store cannot be used as asked (missing, locked, not a store)."""
+
+
+def arrow_schema(table: Table) -> pa.Schema:
+    """The Parquet schema of a canonical table."""
+    return pa.schema([pa.field(c.name, _ARROW_TYPES[c.kind], nullable=not c.required)
+                      for c in table.columns])
+
+
+@dataclass
+class WriteCounts:
+    """What a write did to the stored rows."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+    def add(self, other: WriteCounts) -> None:
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
+
+@dataclass
+class IngestReport:
+    """The account of one input file: read = accepted + rejected, always."""
+
+    file: str
+    table: str
+    read: int
+    accepted: int
+    rejected: int
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    ignored_columns: list[str] = field(default_factory=list)
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS),
+                                  repr=False)
+
+    def __post_init__(self) -> None:
+        if self.read != self.accepted + self.rejected:
+            raise AssertionError(f"{self.file}: read {self.read} != accepted {self.accepted} "
+                                 f"+ rejected {self.rejected}")
+
+
+class Store:
+    """A smartmoney store directory.
+
+    Examples
+    --------
+    >>> store = Store.open("demo-store")                # doctest: +SKIP
+    >>> store.read("accounts").head()                    # doctest: +SKIP
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    @classmethod
+    def open(cls, path: str | Path, *, create: bool = False) -> Store:
+        """Open the store at `path`; with create=True, make an empty one if none is there."""
+        store = cls(path)
+        manifest = store.path / MANIFEST
+        if manifest.is_file():
+            return store
+        if not create:
+            if not store.path.exists():
+                raise StoreError(f"{store.path}: no such store (create it with `smartmoney ingest` "
+                                 f"or `smartmoney simulate`)")
+            raise StoreError(f"{store.path}: not a smartmoney store (no {MANIFEST})")
+        if store.path.exists() and any(store.path.iterdir()):
+            raise StoreError(f"{store.path}: the directory is not empty and is not a store")
+        store.path.mkdir(parents=True, exist_ok=True)
+        _write_json_atomically(manifest, _empty_manifest())
+        return store
+
+    def manifest(self) -> dict:
+        """The committed manifest (read afresh on every call)."""
+        with (self.path / MANIFEST).open() as handle:
+            return json.load(handle)
+
+    def files(self, table: str, manifest: dict | None = None) -> list[Path]:
+        """The Parquet files of `table`, in partition order."""
+        partitions = (manifest or self.manifest())["tables"].get(table, {})
+        return [self.path / partitions[key]["file"] for key in sorted(partitions)]
+
+    def read(self, table: str, columns: list[str] | None = None) -> pd.DataFrame:
+        """A whole table as pandas (dates as datetime64). For big tables use the engine."""
+        return _read_files(self.files(table), arrow_schema(TABLES[table]), columns)
+
+    def rejects(self, table: str | None = None) -> pd.DataFrame:
+        """Every rejected input row kept so far: file, row, table, reason, record."""
+        entries = self.manifest()["rejects"].values()
+        frame = _read_files([self.path / e["file"] for e in entries], REJECTS_SCHEMA, None)
+        if table is not None:
+            frame = frame[frame["table"] == table]
+        return frame.sort_values(["file", "row"], ignore_index=True)
+
+    def info(self) -> dict:
+        """Tables with row counts and date ranges, plus accounts, securities and rejects."""
+        manifest = self.manifest()
+        tables = {}
+        for name, table in TABLES.items():
+            partitions = manifest["tables"].get(name, {})
+            rows = sum(entry["rows"] for entry in partitions.values())
+            dates = sorted(key.split("=", 1)[1] for key in partitions) if table.partition else []
+            tables[name] = {"rows": rows, "files": len(partitions),
+                            "first_date": dates[0] if dates else None,
+                            "last_date": dates[-1] if dates else None}
+        return {
+            "store": str(self.path),
+            "version": manifest["version"],
+            "tables": tables,
+            "accounts": tables["accounts"]["rows"],
+            "securities": tables["securities"]["rows"],
+            "rejected_rows": sum(e["rows"] for e in manifest["rejects"].values()),
+            "ingests": len(manifest["ingests"]),
+        }
+
+    def transaction(self) -> Transaction:
+        """An exclusive write: use as `with store.transaction() as tx:`; commits on success."""
+        return Transaction(self)
+
+    def ingest(self, kind: str, paths: Iterable[str | Path]) -> list[IngestReport]:
+        """Ingest input files of one kind, all or nothing.
+
+        Rows that fail validation are rejected and kept with their reason; a file that cannot
+        be read at all raises FileError and nothing from this call is kept.
+        """
+        reader = source(kind)
+        reports = []
+        with self.transaction() as tx:
+            for path in paths:
+                digest = _sha256(Path(path))
+                for batch in reader.read(Path(path)):
+                    report = tx.ingest_batch(batch, digest=digest)
+                    report.ignored_columns = list(getattr(reader, "ignored_columns", []))
+                    reports.append(report)
+        return reports
+
+    def export(self, table: str, out: str | Path) -> int:
+        """Write `table` to a .parquet or .csv file; returns the row count."""
+        if table == "rejects":
+            frame = self.rejects()
+        elif table in TABLES:
+            frame = self.read(table)
+        else:
+            raise KeyError(f"unknown table {table!r}; known tables: {', '.join([*TABLES, 'rejects'])}")
+        out = Path(out)
+        if out.suffix == ".parquet":
+            frame.to_parquet(out, index=False)
+        elif out.suffix == ".csv":
+            dates = frame.select_dtypes("datetime").columns
+            frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates}).to_csv(out, index=False)
+        else:
+            raise ValueError(f"{out}: the output must end in .parquet or .csv")
+        return len(frame)
+
+
+class Transaction:
+    """One exclusive, all-or-nothing change to a store."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._lock_handle = None
+        self._written: list[Path] = []
+        self._superseded: list[Path] = []
+        self._changed = False
+        self.manifest: dict = {}
+
+    def __enter__(self) -> Transaction:
+        self._lock_handle = (self.store.path / LOCK).open("a+")
+        try:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock_handle.close()
+            raise StoreError(f"{self.store.path}: another process is writing to this store; "
+                             f"try again when it has finished") from None
+        self.manifest = self.store.manifest()
+        self._remove_orphans()
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        try:
+            if kind is None and self._changed:
+                self._commit()
+            elif kind is not None:
+                for path in self._written:
+                    path.unlink(missing_ok=True)
+        finally:
+            fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
+            self._lock_handle.close()
+
+    def known_ids(self, table: str) -> set[str]:
+        """The keys `table` holds in this transaction's view (committed + written so far)."""
+        key = TABLES[table].key[0]
+        return set(_read_files(self.store.files(table, self.manifest), arrow_schema(TABLES[table]),
+                               [key])[key])
+
+    def ingest_batch(self, batch: Batch, *, digest: str | None = None) -> IngestReport:
+        """Validate `batch`, upsert its good rows and keep its rejects."""
+        known = {name: self.known_ids(name) for name in set(batch.table.references.values())}
+        result = validate(batch, known)
+        counts = self.write(batch.table.name, result.accepted)
+        read = len(batch.raw) + len(batch.rejects)
+        report = IngestReport(batch.file, batch.table.name, read, len(result.accepted),
+                              len(result.rejects), counts, rejects=result.rejects)
+        rejects_changed = self._keep_rejects(result.rejects, digest or batch.file)
+        if rejects_changed or counts.inserted or counts.updated or counts.deleted:
+            self.manifest["ingests"].append({
+                "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                "file": batch.file, "sha256": digest, "table": batch.table.name, "read": read,
+                "accepted": report.accepted, "rejected": report.rejected, **asdict(counts)})
+            self._changed = True
+        return report
+
+    def write(self, table_name: str, frame: pd.DataFrame) -> WriteCounts:
+        """Upsert already validated rows of a table, one partition at a time."""
+        table = TABLES[table_name]
+        counts = WriteCounts()
+        if frame.empty:
+            return counts
+        if table.partition is None:
+            counts.add(self._merge(table, "all", frame))
+            return counts
+        days = frame[table.partition].to_numpy().astype("datetime64[D]")
+        order = np.argsort(days, kind="stable")
+        days, frame = days[order], frame.iloc[order]
+        starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
+        for start, end in zip(starts, [*starts[1:], len(days)]):
+            key = f"{table.partition}={days[start]}"
+            counts.add(self._merge(table, key, frame.iloc[start:end]))
+        return counts
+
+    def _merge(self, table: Table, partition: str, new: pd.DataFrame) -> WriteCounts:
+        partitions = self.manifest["tables"].setdefault(table.name, {})
+        entry = partitions.get(partition)
+        new = new[table.column_names]
+        deleting = (new["quantity"] == 0) if table.name == "positions" else pd.Series(False, index=new.index)
+        if entry is None and not deleting.any():
+            merged, counts = new, WriteCounts(inserted=len(new))
+        else:
+            old = (_read_files([self.store.path / entry["file"]], arrow_schema(table), None)
+                   if entry is not None else new.iloc[:0])
+            merged, counts = _upsert(old, new, list(table.key), deleting.to_numpy())
+            if not (counts.inserted or counts.updated or counts.deleted):
+                return counts
+        merged = merged.sort_values(list(table.key), ignore_index=True)
+        if entry is not None:
+            self._superseded.append(self.store.path / entry["file"])
+        if merged.empty:
+            partitions.pop(partition, None)
+        else:
+            partitions[partition] = {"file": self._write_file(table, partition, merged),
+                                     "rows": len(merged)}
+        self._changed = True
+        return counts
+
+    def _write_file(self, table: Table, partition: str, frame: pd.DataFrame) -> str:
+        folder = table.name if partition == "all" else f"{table.name}/{partition}"
+        relative = f"{folder}/part-{uuid.uuid4().hex}.parquet"
+        path = self.store.path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._written.append(path)
+        _write_parquet(_to_arrow(frame, arrow_schema(table)), path)
+        return relative
+
+    def _keep_rejects(self, rejects: pd.DataFrame, digest: str) -> bool:
+        if rejects.empty or digest in self.manifest["rejects"]:
+            return False
+        relative = f"{REJECTS_DIR}/part-{uuid.uuid4().hex}.parquet"
+        path = self.store.path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._written.append(path)
+        _write_parquet(pa.Table.from_pandas(rejects[REJECT_COLUMNS], schema=REJECTS_SCHEMA,
+                                            preserve_index=False), path)
+        self.manifest["rejects"][digest] = {"file": relative, "rows": len(rejects),
+                                            "source": str(rejects["file"].iloc[0])}
+        return True
+
+    def _commit(self) -> None:
+        self.manifest["version"] += 1
+        _fsync_dirs({path.parent for path in self._written})
+        _write_json_atomically(self.store.path / MANIFEST, self.manifest)
+        for path in self._superseded:
+            path.unlink(missing_ok=True)
+
+    def _remove_orphans(self) -> None:
+        """Delete Parquet files no manifest lists (left behind by a crashed write)."""
+        listed = {entry["file"] for partitions in self.manifest["tables"].values()
+                  for entry in partitions.values()}
+        listed |= {entry["file"] for entry in self.manifest["rejects"].values()}
+        for path in self.store.path.rglob("*.parquet"):
+            if path.relative_to(self.store.path).as_posix() not in listed:
+                path.unlink(missing_ok=True)
+
+
+def _upsert(old: pd.DataFrame, new: pd.DataFrame, key: list[str],
+            deleting: np.ndarray) -> tuple[pd.DataFrame, WriteCounts]:
+    """Replace rows of `old` whose key is in `new`, add the others, drop the `deleting` ones.
+
+    Returns the merged rows and what changed: identical rows count as unchanged, and a
+    deletion of a row that is not stored changes nothing.
+    """
+    old_keyed = old.set_index(key)
+    new_keyed = new.set_index(key)
+    stored = new_keyed.index.isin(old_keyed.index)
+    counts = WriteCounts(inserted=int((~stored & ~deleting).sum()),
+                         deleted=int((stored & deleting).sum()),
+                         unchanged=int((~stored & deleting).sum()))
+    replacing = stored & ~deleting
+    if replacing.any():
+        after = new_keyed[replacing]
+        before = old_keyed.loc[after.index, after.columns]
+        same = ((before == after) | (before.isna() & after.isna())).all(axis=1)
+        counts.updated = int((~same).sum())
+        counts.unchanged += int(same.sum())
+    kept = old_keyed[~old_keyed.index.isin(new_keyed.index[stored])]
+    merged = pd.concat([kept, new_keyed[~deleting]]).reset_index()
+    return merged[old.columns], counts
+
+
+def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    arrays = []
+    for column in schema:
+        values = frame[column.name]
+        if pa.types.is_date32(column.type):
+            arrays.append(pa.array(values.to_numpy().astype("datetime64[D]"), type=pa.date32()))
+        elif pa.types.is_float64(column.type):
+            arrays.append(pa.array(values.to_numpy(dtype="float64", na_value=np.nan),
+                                   type=pa.float64(), from_pandas=True))
+        else:
+            arrays.append(pa.array(values.astype(object).where(values.notna(), None).tolist(),
+                                   type=pa.string()))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _read_files(paths: list[Path], schema: pa.Schema, columns: list[str] | None) -> pd.DataFrame:
+    if not paths:
+        empty = schema.empty_table()
+        frame = empty.to_pandas(date_as_object=False)
+    else:
+        frame = pa.concat_tables([pq.read_table(p, columns=columns) for p in paths]).to_pandas(
+            date_as_object=False)
+    if columns is not None:
+        frame = frame[columns]
+    for name in frame.columns:
+        if pa.types.is_date32(schema.field(name).type):
+            frame[name] = frame[name].astype("datetime64[ns]")
+    return frame
+
+
+def _write_parquet(table: pa.Table, path: Path) -> None:
+    with path.open("wb") as handle:
+        pq.write_table(table, handle, compression="zstd")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _write_json_atomically(path: Path, payload: dict) -> None:
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with temporary.open("w") as handle:
+        json.dump(payload, handle, indent=1, sort_keys=True)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    _fsync_dirs({path.parent})
+
+
+def _fsync_dirs(folders: Iterable[Path]) -> None:
+    for folder in folders:
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+
+def _empty_manifest() -> dict:
+    return {"format": FORMAT_VERSION, "version": 0, "tables": {}, "rejects": {}, "ingests": []}
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise FileError(path, f"cannot be read: {error.strerror}") from None
+    return digest.hexdigest()
