@@ -54,3 +54,11 @@ def store(tmp_path, reference_files) -> Store:
     store.ingest("securities", [reference_files["securities"]])
     store.ingest("accounts", [reference_files["accounts"]])
     return store
+
+
+@pytest.fixture(params=["duckdb", pytest.param("spark", marks=pytest.mark.spark)])
+def engine(request) -> str:
+    """Each engine the metrics run on; Spark tests share one local session per run."""
+    if request.param == "spark":
+        pytest.importorskip("pyspark", reason="the spark extra is not installed")
+    return request.param

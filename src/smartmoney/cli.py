@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from smartmoney.schema import TABLES
-from smartmoney.sources import SOURCES, FileError
+from smartmoney.sources import SOURCES, FileError, source
 from smartmoney.store import IngestReport, Store, StoreError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -44,6 +44,7 @@ def ingest(
 ) -> None:
     """Validate and add files to the store (all or nothing; bad rows are kept as rejects)."""
     try:
+        source(kind)
         reports = Store.open(store, create=True).ingest(kind, files)
     except USER_ERRORS as error:
         _fail(error)

@@ -43,11 +43,24 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
     manifest = store.manifest()
     for name, table in TABLES.items():
         files = [str(path) for path in store.files(name, manifest)]
-        if files:
-            backend.read_parquet(files if len(files) > 1 else files[0], table_name=name)
+        if engine == "spark":
+            _register_spark(name, files, table)
+        elif files:
+            backend.read_parquet(files, table_name=name)
         else:
             backend.create_view(name, ibis.memtable(arrow_schema(table).empty_table()))
     return backend
+
+
+_SPARK_TYPES = {"string": "STRING", "enum": "STRING", "date": "DATE", "float": "DOUBLE"}
+
+
+def _register_spark(name: str, files: list[str], table) -> None:
+    """A temporary view over the listed files (Ibis' read_parquet takes one path only)."""
+    session = spark_session()
+    ddl = ", ".join(f"`{c.name}` {_SPARK_TYPES[c.kind]}" for c in table.columns)
+    frame = session.read.schema(ddl).parquet(*files) if files else session.createDataFrame([], ddl)
+    frame.createOrReplaceTempView(name)
 
 
 def _checked_size(size: str) -> str:

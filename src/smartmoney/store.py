@@ -175,11 +175,11 @@ class Store:
         be read at all raises FileError and nothing from this call is kept.
         """
         reader = source(kind)
+        digests = {Path(path): _sha256(Path(path)) for path in paths}
         reports = []
         with self.transaction() as tx:
-            for path in paths:
-                digest = _sha256(Path(path))
-                for batch in reader.read(Path(path)):
+            for path, digest in digests.items():
+                for batch in reader.read(path):
                     report = tx.ingest_batch(batch, digest=digest)
                     report.ignored_columns = list(getattr(reader, "ignored_columns", []))
                     reports.append(report)
@@ -429,6 +429,8 @@ def _empty_manifest() -> dict:
 
 def _sha256(path: Path) -> str:
     digest = hashlib.sha256()
+    if not path.is_file():
+        raise FileError(path, "no such file")
     try:
         with path.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):

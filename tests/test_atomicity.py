@@ -1,0 +1,99 @@
+"""A killed ingest leaves the store as before or as after, never half of each."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from books import positions_frame
+
+from smartmoney import Store, StoreError
+from smartmoney.taxonomy import sp500_universe, trading_days
+
+SECURITIES = tuple(sp500_universe()["security_id"][:120])
+ACCOUNTS = ("F1", "F2", "F3")
+
+
+def _snapshot(store: Store) -> dict[str, pd.DataFrame]:
+    return {name: store.read(name).sort_values(list(store.read(name).columns), ignore_index=True)
+            for name in ("positions", "securities", "accounts")} | {"rejects": store.rejects()}
+
+
+def _same(left: dict, right: dict) -> bool:
+    return all(left[k].equals(right[k]) for k in left)
+
+
+def _ingest_command(store: Path, path: Path) -> list[str]:
+    return [sys.executable, "-m", "smartmoney.cli", "ingest", "positions", str(path),
+            "--store", str(store)]
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory):
+    """A store before, the input that changes it (updates and new days), and the store after."""
+    root = tmp_path_factory.mktemp("atomic")
+    days = trading_days("2024-01-02", "2024-06-28")
+    before = Store.open(root / "before", create=True)
+    securities = root / "securities.csv"
+    sp500_universe().to_csv(securities, index=False)
+    accounts = root / "accounts.csv"
+    pd.DataFrame({"account_id": ACCOUNTS, "name": ACCOUNTS, "strategy": "other"}).to_csv(accounts, index=False)
+    before.ingest("securities", [securities])
+    before.ingest("accounts", [accounts])
+    history = root / "history.csv"
+    positions_frame(days[:60], ACCOUNTS, SECURITIES).to_csv(history, index=False)
+    before.ingest("positions", [history])
+    change = root / "change.csv"
+    frame = positions_frame(days[30:], ACCOUNTS, SECURITIES, seed=11)
+    frame.loc[len(frame)] = [str(days[-1]), "F1", "NOT_A_TICKER", 5.0]
+    frame.to_csv(change, index=False)
+    after_path = root / "after"
+    shutil.copytree(before.path, after_path)
+    started = time.monotonic()
+    subprocess.run(_ingest_command(after_path, change), check=True, capture_output=True)
+    duration = time.monotonic() - started
+    return {"root": root, "before": before, "after": Store.open(after_path), "change": change,
+            "duration": duration}
+
+
+def test_sigkill_at_many_points_leaves_before_or_after(states):
+    before, after = _snapshot(states["before"]), _snapshot(states["after"])
+    assert not _same(before, after)
+    trials, outcomes = 8, []
+    for trial in range(trials):
+        target = states["root"] / f"trial{trial}"
+        shutil.copytree(states["before"].path, target)
+        process = subprocess.Popen(_ingest_command(target, states["change"]),
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(states["duration"] * (0.15 + 0.85 * trial / trials))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        state = _snapshot(Store.open(target))
+        outcome = "before" if _same(state, before) else "after" if _same(state, after) else "mixed"
+        outcomes.append(outcome)
+        assert outcome != "mixed", f"trial {trial}: the store is half written"
+        # The next ingest clears what the killed one left and lands the change.
+        Store.open(target).ingest("positions", [states["change"]])
+        assert _same(_snapshot(Store.open(target)), after)
+        assert not [p for p in target.rglob("*.tmp")]
+        shutil.rmtree(target)
+    assert "before" in outcomes
+
+
+def test_a_second_writer_is_refused_while_one_writes(states, tmp_path):
+    target = tmp_path / "store"
+    shutil.copytree(states["before"].path, target)
+    with Store.open(target).transaction():
+        with pytest.raises(StoreError, match="another process is writing"):
+            Store.open(target).ingest("positions", [states["change"]])
+        result = subprocess.run(_ingest_command(target, states["change"]), capture_output=True, text=True)
+        assert result.returncode == 2 and "another process is writing" in result.stderr
+    assert _same(_snapshot(Store.open(target)), _snapshot(states["before"]))
+    os.sync()

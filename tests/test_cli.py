@@ -1,0 +1,72 @@
+"""The command line: thin, clear errors with exit code 2 and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from books import june_days, positions_frame
+from typer.testing import CliRunner
+
+from smartmoney.cli import app
+
+runner = CliRunner()
+
+
+def _run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def test_ingest_prints_the_account_of_every_row(store, tmp_path):
+    path = tmp_path / "positions.csv"
+    frame = positions_frame(june_days(2))
+    frame.loc[len(frame)] = ["2024-06-29", "F1", "AAPL", 1.0]
+    frame.to_csv(path, index=False)
+    result = _run("ingest", "positions", path, "--store", store.path)
+    assert result.exit_code == 0, result.output
+    assert "positions" in result.output and "25" in result.output and "24" in result.output
+    assert "row 25: date: 2024-06-29 (Saturday) is not an NYSE trading day" in result.output
+    listing = _run("rejects", "--store", store.path, "--format", "json")
+    [reject] = json.loads(listing.output)
+    assert reject["row"] == 25 and reject["table"] == "positions"
+    assert reject["record"] == "date=2024-06-29|account_id=F1|security_id=AAPL|quantity=1.0"
+
+
+def test_info_and_export(store, tmp_path):
+    path = tmp_path / "positions.csv"
+    positions_frame(june_days(3)).to_csv(path, index=False)
+    _run("ingest", "positions", path, "--store", store.path)
+    facts = json.loads(_run("info", "--store", store.path, "--format", "json").output)
+    assert facts["tables"]["positions"]["rows"] == 36 and facts["securities"] == 503 and facts["accounts"] == 3
+    table = _run("info", "--store", store.path).output
+    assert "2024-06-05" in table and "503 securities" in table
+    result = _run("export", "positions", "--store", store.path, "--out", tmp_path / "out.csv")
+    assert result.exit_code == 0 and "wrote 36 rows" in result.output
+    assert (tmp_path / "out.csv").read_text().count("\n") == 37
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("info", "--store", "{tmp}/missing"), "no such store"),
+    (("ingest", "holdings", "{tmp}/x.csv", "--store", "{tmp}/s"), "unknown ingest kind 'holdings'"),
+    (("ingest", "positions", "{tmp}/missing.csv", "--store", "{tmp}/s"), "missing.csv: no such file"),
+    (("export", "nope", "--store", "{store}", "--out", "{tmp}/o.csv"), "unknown table 'nope'"),
+    (("export", "positions", "--store", "{store}", "--out", "{tmp}/o.xlsx"), "must end in .parquet or .csv"),
+    (("rejects", "--store", "{store}", "--format", "xml"), "unknown format 'xml'"),
+])
+def test_user_errors_exit_2_without_traceback(store, tmp_path, args, message):
+    args = [a.format(tmp=tmp_path, store=store.path) for a in args]
+    result = _run(*args)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_installed_command_fails_cleanly(tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"\x00\x01garbage")
+    result = subprocess.run([sys.executable, "-m", "smartmoney.cli", "ingest", "positions", str(bad),
+                             "--store", str(tmp_path / "s")], capture_output=True, text=True)
+    assert result.returncode == 2
+    assert "bad.csv: not a CSV text file" in result.stderr and "Traceback" not in result.stderr
