@@ -7,6 +7,7 @@ dates are NYSE trading days, quantities are shares, signed (short < 0).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 STRATEGIES = ("fundamental_ls", "systematic", "multi_strategy", "other")
 ASSET_TYPES = ("stock", "etf", "index_future", "option")
@@ -55,7 +56,7 @@ class Table:
 
 
 def _gics(level: str) -> Column:
-    return Column(level, "string", f"GICS {level.replace('_', ' ')} name (2023 structure)",
+    return Column(level, "string", f"GICS {level.replace('_', '-')} name (2023 structure).",
                   required=False)
 
 
@@ -71,7 +72,8 @@ SECURITIES = Table(
         _gics("industry_group"),
         _gics("industry"),
         _gics("sub_industry"),
-        Column("asset_type", "enum", "stock | etf | index_future | option.", values=ASSET_TYPES),
+        Column("asset_type", "enum", "Kind of instrument; ETFs and index products are "
+               "'macro products'.", values=ASSET_TYPES),
         Column("country", "string", "Country of listing or risk, e.g. US.", required=False),
         Column("region", "string", "Region, e.g. North America.", required=False),
     ),
@@ -84,8 +86,7 @@ ACCOUNTS = Table(
     (
         Column("account_id", "string", "Stable identifier used by every other table."),
         Column("name", "string", "Account or fund name."),
-        Column("strategy", "enum", "fundamental_ls | systematic | multi_strategy | other.",
-               values=STRATEGIES),
+        Column("strategy", "enum", "The fund's strategy.", values=STRATEGIES),
         Column("region", "string", "Region of the fund's book, e.g. North America.",
                required=False),
     ),
@@ -120,8 +121,7 @@ TRADES = Table(
                "the input has none, one is derived from the row's content.", required=False),
         Column("quantity", "float", "Shares, signed: buys > 0, sells < 0.", sign="non_zero"),
         Column("price", "float", "Execution price, USD.", sign="positive"),
-        Column("side", "enum", "long_buy | long_sell | short_sale | short_cover.",
-               values=TRADE_SIDES),
+        Column("side", "enum", "Which flow component the trade is.", values=TRADE_SIDES),
     ),
     key=("date", "account_id", "trade_id"),
     partition="date",
@@ -176,3 +176,29 @@ TABLES: dict[str, Table] = {
 # What `ingest` fills first: reference tables before the tables that point at them.
 INGEST_ORDER = ("securities", "accounts", "prices", "equity", "positions", "trades",
                 "retail_flows")
+
+
+_RULES = {"positive": "> 0", "non_negative": ">= 0", "non_zero": "!= 0"}
+
+
+def markdown() -> str:
+    """docs/tables.md: every canonical table with its columns and rules."""
+    lines = [(Path(__file__).parent / "schema_intro.md").read_text().rstrip(), ""]
+    for table in TABLES.values():
+        stored = f"Partitioned by {table.partition} (one file per day)." if table.partition else "One file."
+        lines += [f"## {table.name}", "", table.meaning, "",
+                  f"Key: ({', '.join(table.key)}). {stored}", ""]
+        if table.references:
+            refs = ", ".join(f"`{column}` -> {target}" for column, target in table.references.items())
+            lines += [f"References: {refs}.", ""]
+        lines += ["| column | type | required | rule | meaning |", "|---|---|---|---|---|"]
+        for c in table.columns:
+            rule = (" \\| ".join(c.values) if c.values
+                    else f"defaults to {c.default_from}" if c.default_from else _RULES.get(c.sign, ""))
+            lines.append(f"| {c.name} | {c.kind} | {'yes' if c.required else 'no'} | {rule} | {c.meaning} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")

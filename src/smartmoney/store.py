@@ -377,8 +377,7 @@ def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
             arrays.append(pa.array(values.to_numpy(dtype="float64", na_value=np.nan),
                                    type=pa.float64(), from_pandas=True))
         else:
-            arrays.append(pa.array(values.astype(object).where(values.notna(), None).tolist(),
-                                   type=pa.string()))
+            arrays.append(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
 
 

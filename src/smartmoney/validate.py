@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from smartmoney.schema import Table
 from smartmoney.taxonomy import GICS_LEVELS, gics_hierarchy
@@ -19,6 +20,7 @@ from smartmoney.taxonomy.calendar import trading_day_index
 
 REJECT_COLUMNS = ["file", "row", "table", "reason", "record"]
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_ARROW_STRING = pd.ArrowDtype(pa.string())
 _SIDE_SIGN = {"long_buy": 1, "short_cover": 1, "long_sell": -1, "short_sale": -1}
 
 
@@ -46,21 +48,21 @@ class Validated:
 
 
 class _Reasons:
-    """Collects per-row failure reasons without looping over rows that pass."""
+    """Collects per-row failure reasons; messages are formatted for failing rows only."""
 
     def __init__(self, index: pd.Index):
         self._index = index
         self._parts: list[pd.Series] = []
 
-    def add(self, failed: pd.Series, message: str | pd.Series) -> None:
-        failed = failed.fillna(False).astype(bool)
-        if not failed.any():
+    def add(self, failed: pd.Series, template: str, *values: pd.Series) -> None:
+        """Record `template` for each failed row, formatted with that row's `values`."""
+        mask = np.asarray(failed.fillna(False) if isinstance(failed, pd.Series) else failed, dtype=bool)
+        if not mask.any():
             return
-        if isinstance(message, str):
-            text = pd.Series(message, index=self._index[failed.to_numpy()])
-        else:
-            text = message[failed].astype(str)
-        self._parts.append(text)
+        rows = [v.to_numpy(dtype=object)[mask] for v in values]
+        texts = [template.format(*(_short(item) for item in items)) for items in zip(*rows)] \
+            if rows else [template] * int(mask.sum())
+        self._parts.append(pd.Series(texts, index=self._index[mask], dtype=object))
 
     def combined(self) -> pd.Series:
         if not self._parts:
@@ -69,8 +71,17 @@ class _Reasons:
         return stacked.groupby(level=0, sort=True).agg("; ".join)
 
 
-def _quoted(values: pd.Series) -> pd.Series:
-    return "'" + values.astype(str).str.slice(0, 60) + "'"
+def _short(value):
+    return value[:60] if isinstance(value, str) else value
+
+
+def _text(values: pd.Series) -> pd.Series:
+    """Input text as Arrow strings, trimmed, with empty cells as nulls."""
+    if not isinstance(values.dtype, pd.ArrowDtype):
+        values = pd.Series(pa.array(values.astype(object).where(values.notna(), None), type=pa.string(),
+                                    from_pandas=True), index=values.index, dtype=_ARROW_STRING)
+    trimmed = values.str.strip()
+    return trimmed.where(trimmed != "", None)
 
 
 def _parse_column(reasons: _Reasons, table: Table, name: str, text: pd.Series,
@@ -81,24 +92,23 @@ def _parse_column(reasons: _Reasons, table: Table, name: str, text: pd.Series,
         if pd.api.types.is_datetime64_any_dtype(text):
             parsed = text.astype("datetime64[ns]")
             reasons.add(present & (parsed != parsed.dt.normalize()),
-                        f"{name}: " + _quoted(text) + " has a time of day; a date is expected")
+                        name + ": '{}' has a time of day; a date is expected", text)
         else:
-            well_formed = text.str.match(_ISO_DATE, na=False)
-            parsed = pd.to_datetime(text.where(well_formed), format="%Y-%m-%d", errors="coerce")
-            reasons.add(present & parsed.isna(),
-                        f"{name}: " + _quoted(text) + " is not a date (YYYY-MM-DD)")
+            well_formed = text.str.match(_ISO_DATE).fillna(False).astype(bool)
+            parsed = pd.to_datetime(text.where(well_formed).astype(object), format="%Y-%m-%d",
+                                    errors="coerce")
+            reasons.add(text.notna() & parsed.isna(), name + ": '{}' is not a date (YYYY-MM-DD)", text)
         if name == "date":
             off_calendar = parsed.notna() & ~parsed.isin(trading_day_index())
-            reasons.add(off_calendar, f"{name}: " + parsed.dt.strftime("%Y-%m-%d (%A)")
-                        + " is not an NYSE trading day")
+            reasons.add(off_calendar, name + ": {:%Y-%m-%d (%A)} is not an NYSE trading day", parsed)
         return parsed
     if column.kind == "float":
         if pd.api.types.is_numeric_dtype(text):
             parsed = text.astype("float64")
         else:
-            parsed = pd.to_numeric(text, errors="coerce").astype("float64")
-        finite = np.isfinite(parsed)
-        reasons.add(present & ~finite, f"{name}: " + _quoted(text) + " is not a finite number")
+            parsed = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
+        finite = pd.Series(np.isfinite(parsed.to_numpy()), index=text.index)
+        reasons.add(text.notna() & ~finite, name + ": '{}' is not a finite number", text)
         checks = {
             "positive": (parsed <= 0, "must be > 0"),
             "non_negative": (parsed < 0, "must be >= 0"),
@@ -106,18 +116,17 @@ def _parse_column(reasons: _Reasons, table: Table, name: str, text: pd.Series,
         }
         if column.sign in checks:
             failed, rule = checks[column.sign]
-            reasons.add(finite & failed, f"{name}: " + _quoted(text) + f" {rule}")
+            reasons.add(finite & failed, name + ": '{}' " + rule, text)
         return parsed.where(finite)
     if column.kind == "enum":
-        allowed = pd.Series(text.isin(column.values), index=text.index)
-        reasons.add(present & ~allowed, f"{name}: " + _quoted(text)
-                    + f" is not one of {', '.join(column.values)}")
+        allowed = text.isin(column.values).fillna(False).astype(bool)
+        reasons.add(text.notna() & ~allowed,
+                    name + ": '{}' is not one of " + ", ".join(column.values), text)
         return text
     referenced = table.references.get(name)
     if referenced is not None:
-        unknown = present & ~text.isin(known.get(referenced, set()))
-        reasons.add(unknown, f"{name}: unknown " + _quoted(text)
-                    + f" (not in the {referenced} table)")
+        unknown = text.notna() & ~text.isin(known.get(referenced, set())).fillna(False).astype(bool)
+        reasons.add(unknown, name + ": unknown '{}' (not in the " + referenced + " table)", text)
     return text
 
 
@@ -125,8 +134,9 @@ def _check_gics(reasons: _Reasons, typed: pd.DataFrame) -> pd.DataFrame:
     """GICS names must exist; missing parent levels are filled from the lowest level given."""
     hierarchy = gics_hierarchy()
     for level in GICS_LEVELS:
+        typed[level] = typed[level].astype(object)
         unknown = typed[level].notna() & ~typed[level].isin(hierarchy[level])
-        reasons.add(unknown, f"{level}: " + _quoted(typed[level]) + " is not a GICS 2023 name")
+        reasons.add(unknown, level + ": '{}' is not a GICS 2023 name", typed[level])
     for depth in range(len(GICS_LEVELS) - 1, 0, -1):
         level = GICS_LEVELS[depth]
         parents = hierarchy.drop_duplicates(level).set_index(level)
@@ -134,8 +144,8 @@ def _check_gics(reasons: _Reasons, typed: pd.DataFrame) -> pd.DataFrame:
         for parent in GICS_LEVELS[:depth]:
             expected = typed[level].map(parents[parent])
             clash = given & typed[parent].notna() & (typed[parent] != expected)
-            reasons.add(clash, f"{parent}: " + _quoted(typed[parent]) + f" does not contain "
-                        f"{level} " + _quoted(typed[level]) + " (GICS says " + _quoted(expected) + ")")
+            reasons.add(clash, parent + ": '{}' does not contain " + level + " '{}' (GICS says '{}')",
+                        typed[parent], typed[level], expected)
             typed[parent] = typed[parent].where(typed[parent].notna() | ~given, expected)
     return typed
 
@@ -148,13 +158,12 @@ def _check_duplicates(reasons: _Reasons, table: Table, typed: pd.DataFrame,
     if not duplicated.any():
         return
     groups = typed[duplicated].groupby(key, sort=False, dropna=False).groups
-    message = pd.Series(index=typed.index, dtype=object)
+    others = pd.Series(index=typed.index, dtype=object)
     for members in groups.values():
         numbers = rows.loc[members].tolist()
         for member, number in zip(members, numbers):
-            others = ", ".join(str(n) for n in numbers if n != number)
-            message[member] = f"duplicate key ({', '.join(key)}) also on row {others}"
-    reasons.add(duplicated, message)
+            others[member] = ", ".join(str(n) for n in numbers if n != number)
+    reasons.add(duplicated, f"duplicate key ({', '.join(key)}) also on row " + "{}", others)
 
 
 def validate(batch: Batch, known: dict[str, set[str]]) -> Validated:
@@ -181,11 +190,10 @@ def validate(batch: Batch, known: dict[str, set[str]]) -> Validated:
     for column in table.columns:
         if column.name in raw.columns:
             text = raw[column.name]
-            if text.dtype == object:
-                text = text.where(text.notna(), None).str.strip()
-                text = text.where(text.notna() & (text != ""), None)
+            if not (pd.api.types.is_numeric_dtype(text) or pd.api.types.is_datetime64_any_dtype(text)):
+                text = _text(text)
         elif column.default_from is not None or not column.required:
-            text = pd.Series(None, index=raw.index, dtype=object)
+            text = pd.Series(None, index=raw.index, dtype=_ARROW_STRING)
         else:
             raise AssertionError(f"source passed {table.name} rows without {column.name}")
         missing = text.isna() & column.required
@@ -200,8 +208,8 @@ def validate(batch: Batch, known: dict[str, set[str]]) -> Validated:
     if "side" in typed and "quantity" in typed:
         expected_sign = typed["side"].map(_SIDE_SIGN)
         wrong = expected_sign.notna() & (np.sign(typed["quantity"]) == -expected_sign)
-        reasons.add(wrong, "quantity sign does not match side " + _quoted(typed["side"])
-                    + " (buys and covers are > 0, sells and short sales < 0)")
+        reasons.add(wrong, "quantity sign does not match side '{}' (buys and covers are > 0, "
+                    "sells and short sales < 0)", typed["side"])
     if "trade_id" in typed:
         typed["trade_id"] = typed["trade_id"].fillna(_derived_trade_ids(raw, typed))
     if table.name == "securities":
