@@ -1,0 +1,129 @@
+"""The Python API: open a store and ask for metrics and facts.
+
+    import smartmoney as sm
+    book = sm.open("demo-store")
+    book.flows(by="sector", freq="W").to_pandas()
+
+Every method returns an Ibis table (`.to_pandas()`, `.to_polars()`, `.to_pyarrow()`), with
+disclosure control applied, as of a date when one is given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import cached_property
+
+import ibis
+import pandas as pd
+
+from smartmoney import metrics
+from smartmoney.engine import connect
+from smartmoney.metrics import Disclosure, Inputs, groups
+from smartmoney.store import Store
+from smartmoney.taxonomy import is_trading_day
+
+
+class BookError(ValueError):
+    """The question cannot be asked of this book (empty book, as-of outside the data...)."""
+
+
+class Book:
+    """A store seen through one engine, with one disclosure rule."""
+
+    def __init__(self, store: Store, *, engine: str = "duckdb", disclosure: Disclosure = Disclosure(),
+                 memory_limit: str | None = None):
+        self.store = store
+        self.engine = engine
+        self.disclosure = disclosure
+        self.backend = connect(store, engine, memory_limit=memory_limit)
+        self._inputs: dict[dt.date | None, Inputs] = {}
+
+    @cached_property
+    def date_range(self) -> tuple[dt.date, dt.date]:
+        """First and last date with positions."""
+        tables = self.store.info()["tables"]["positions"]
+        if not tables["rows"]:
+            raise BookError(f"{self.store.path}: the book is empty (no positions ingested)")
+        return (dt.date.fromisoformat(tables["first_date"]), dt.date.fromisoformat(tables["last_date"]))
+
+    @cached_property
+    def uses_trades(self) -> bool:
+        """True when the store has trades: flows then come from them, not from position changes."""
+        return self.store.info()["tables"]["trades"]["rows"] > 0
+
+    def inputs(self, as_of: str | dt.date | None = None) -> Inputs:
+        """The canonical tables cut to what was knowable on `as_of` (checked; kept for reuse)."""
+        day = self._check_as_of(as_of)
+        if day not in self._inputs:
+            self._inputs[day] = Inputs(self.backend, day)
+        return self._inputs[day]
+
+    def exposure(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
+        """Exposure and leverage per period_end and group (see `smartmoney.metrics.exposure`)."""
+        self._check(by, freq)
+        return metrics.exposure(self.inputs(as_of), by=by, freq=freq, rule=self.disclosure)
+
+    def flows(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
+        """Flows per period_end and group (see `smartmoney.metrics.flows`)."""
+        self._check(by, freq)
+        inputs = self.inputs(as_of)
+        gross = metrics.exposure(inputs, by=by, freq=freq, rule=self.disclosure).select(
+            "period_end", by, "gross")
+        return metrics.flows(inputs, by=by, freq=freq, use_trades=self.uses_trades,
+                             rule=self.disclosure, gross=gross)
+
+    def facts(self, as_of: str | dt.date | None = None) -> list:
+        """The positioning facts about the last week up to `as_of` (smartmoney.facts.Fact)."""
+        from smartmoney.positioning import positioning_facts
+
+        self._check_as_of(as_of)
+        return positioning_facts(self, as_of)
+
+    def securities(self) -> pd.DataFrame:
+        """The securities table (reference data, small) as pandas."""
+        return self.store.read("securities")
+
+    def diagnostics(self, as_of: str | dt.date | None = None) -> ibis.Table:
+        """Positions left out for want of a close, per date."""
+        return self.inputs(as_of).unpriced()
+
+    def _check(self, by: str, freq: str) -> None:
+        groups.check(by)
+        if freq not in metrics.FREQS:
+            raise BookError(f"unknown frequency {freq!r}; choose one of {', '.join(metrics.FREQS)}")
+
+    def _check_as_of(self, as_of: str | dt.date | None) -> dt.date | None:
+        first, last = self.date_range
+        if as_of is None:
+            return None
+        try:
+            day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+        except ValueError:
+            raise BookError(f"as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
+        if not is_trading_day(day):
+            raise BookError(f"as-of {day} ({day:%A}) is not an NYSE trading day")
+        if day < first:
+            raise BookError(f"as-of {day} is before the book's data, which starts on {first}")
+        return day
+
+
+def open(store: str | Store, *, engine: str = "duckdb", k: int = 5, p: float = 50.0,
+         memory_limit: str | None = None) -> Book:  # noqa: A001 - sm.open is the documented name
+    """Open the book in a store directory.
+
+    Parameters
+    ----------
+    store
+        A store directory (or a `Store`).
+    engine
+        "duckdb" (default) or "spark".
+    k, p
+        Disclosure control: publish a cell only when at least k accounts contribute and none
+        holds more than p percent of it.
+    """
+    if not isinstance(store, Store):
+        store = Store.open(store)
+    return Book(store, engine=engine, disclosure=Disclosure(k=k, p=p), memory_limit=memory_limit)
+
+
+__all__ = ["Book", "BookError", "open"]

@@ -1,0 +1,80 @@
+"""Exposure per period_end and group: LMV, SMV, gross, net, leverage, ratios, weights (DESIGN.md).
+
+Exposure for a period is its value on period_end. q is the signed quantity, p the close:
+LMV = sum(max(q,0)*p), SMV = sum(min(q,0)*p) <= 0, gross = LMV - SMV, net = LMV + SMV,
+gross_leverage = 100 * gross / equity, net_leverage = 100 * net / equity (percent), with equity
+summed over the book's accounts (over the group's own accounts for strategy and region),
+long_short_ratio = LMV / |SMV|, net_to_gross = net / gross, and weights in the book
+(weight_net = group net / book net, weight_gross = group gross / book gross).
+"""
+
+from __future__ import annotations
+
+import ibis
+
+from smartmoney.metrics import groups
+from smartmoney.metrics.disclosure import Disclosure, suppress
+from smartmoney.metrics.inputs import Inputs, periods
+from smartmoney.metrics.stats import with_change, with_pct_ranks
+
+LEVELS = ["gross_leverage", "net_leverage"]
+
+
+def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Table:
+    """Exposure per period_end and group.
+
+    Columns: period_end, <by>, lmv, smv, gross, net, equity, gross_leverage, net_leverage,
+    long_short_ratio, net_to_gross, weight_net, weight_gross, accounts, the changes of
+    gross_leverage and net_leverage from the previous period (percentage points), their 1- and
+    5-year percentile ranks, and suppressed.
+    """
+    calendar = periods(inputs.dates(), freq)
+    ends = calendar.select(date=calendar.period_end).distinct()
+
+    def on_period_ends() -> ibis.Table:
+        valued = inputs.valued().semi_join(ends, "date")
+        return valued.select("date", "account_id", "security_id", value=valued.quantity * valued.close)
+
+    valued = inputs.cached(("valued", freq), on_period_ends)
+    labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
+    per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
+        lmv=ibis.ifelse(labelled.value > 0, labelled.value, 0.0).sum(),
+        smv=ibis.ifelse(labelled.value < 0, labelled.value, 0.0).sum())
+    per_account = per_account.mutate(gross=per_account.lmv - per_account.smv)
+    cells = per_account.group_by(["date", by]).aggregate(
+        lmv=per_account.lmv.sum(), smv=per_account.smv.sum(), gross=per_account.gross.sum(),
+        accounts=(per_account.gross > 0).cast("int64").sum(), top=per_account.gross.max())
+    keys = ["date", by] if by in groups.ACCOUNT_GROUPS else ["date"]
+    cells = cells.left_join(_equity(inputs, by, ends), keys).drop(*[f"{k}_right" for k in keys])
+    cells = cells.rename(period_end="date")
+    net = cells.lmv + cells.smv
+    day = ibis.window(group_by="period_end")
+    cells = cells.mutate(
+        net=net,
+        gross_leverage=100.0 * cells.gross / cells.equity,
+        net_leverage=100.0 * net / cells.equity,
+        long_short_ratio=cells.lmv / cells.smv.abs().nullif(0.0),
+        net_to_gross=net / cells.gross.nullif(0.0),
+        weight_net=net / net.sum().over(day).nullif(0.0),
+        weight_gross=cells.gross / cells.gross.sum().over(day).nullif(0.0),
+    )
+    cells = with_change(cells, by, LEVELS)
+    cells = with_pct_ranks(cells, by, LEVELS, freq)
+    columns = ["period_end", by, "lmv", "smv", "gross", "net", "equity", "gross_leverage",
+               "net_leverage", "long_short_ratio", "net_to_gross", "weight_net", "weight_gross",
+               "accounts", "top", "gross_leverage_change", "net_leverage_change",
+               "gross_leverage_pct_rank_1y", "gross_leverage_pct_rank_5y",
+               "net_leverage_pct_rank_1y", "net_leverage_pct_rank_5y"]
+    values = [c for c in columns if c not in ("period_end", by, "accounts", "top")]
+    published = suppress(cells.select(columns), by, size="gross", values=values, rule=rule)
+    return published.order_by(["period_end", by])
+
+
+def _equity(inputs: Inputs, by: str, ends: ibis.Table) -> ibis.Table:
+    """Equity per date (and per group for account groupings) on the period ends."""
+    equity = inputs.equity.semi_join(ends, "date")
+    if by in groups.ACCOUNT_GROUPS:
+        labels = inputs.accounts.select("account_id", label=inputs.accounts[by].fill_null(groups.UNCLASSIFIED))
+        equity = equity.join(labels, "account_id").rename({by: "label"})
+        return equity.group_by(["date", by]).aggregate(equity=equity.equity.sum())
+    return equity.group_by("date").aggregate(equity=equity.equity.sum())

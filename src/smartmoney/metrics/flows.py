@@ -1,0 +1,105 @@
+"""Flows: long_buy, long_sell, short_sale, short_cover per period and group (DESIGN.md).
+
+From position changes: per account and security from day t-1 to t, dq = q_t - q_{t-1} valued at
+the close of t (so mark-to-market is excluded). The long and short legs are compared apart,
+which splits a sign flip into closing the old side and opening the new one:
+
+    long_buy  = max(max(q_t,0) - max(q_t-1,0), 0) * p_t      short_sale  = max(max(-q_t,0) - max(-q_t-1,0), 0) * p_t
+    long_sell = max(max(q_t-1,0) - max(q_t,0), 0) * p_t      short_cover = max(max(-q_t-1,0) - max(-q_t,0), 0) * p_t
+
+Edges: flows exist only while the account is present on both days (a missing position row is
+quantity 0); an account's first day and the data's first day are baselines; an account that
+leaves makes no flows; a position with no close on t is left out and counted in diagnostics.
+From trades (when the store has any): |quantity| * price summed by side.
+"""
+
+from __future__ import annotations
+
+import ibis
+from ibis import _
+
+from smartmoney.metrics import groups
+from smartmoney.metrics.disclosure import Disclosure, suppress
+from smartmoney.metrics.inputs import EXCLUDED_ASSET_TYPES, Inputs, periods
+from smartmoney.metrics.stats import with_pct_ranks, with_sd_units
+
+COMPONENTS = ("long_buy", "long_sell", "short_sale", "short_cover")
+KEYS = ["date", "account_id", "security_id"]
+
+
+def position_flows(inputs: Inputs) -> ibis.Table:
+    """Daily flows per account and security derived from position changes (rows with a flow)."""
+    presence = inputs.presence()
+    steps = presence.join(inputs.dates(), "date").filter(_.prev_date.notnull())
+    steps = steps.semi_join(presence.rename(prev_date="date"), ["prev_date", "account_id"])
+    positions = inputs.positions
+    new = positions.join(steps, ["date", "account_id"]).select(*KEYS, q_new=_.quantity)
+    old = (positions.rename(prev_date="date").join(steps, ["prev_date", "account_id"])
+           .select(*KEYS, q_old=_.quantity))
+    both = new.outer_join(old, KEYS)
+    both = both.select(**{key: ibis.coalesce(both[key], both[f"{key}_right"]) for key in KEYS},
+                       q_new=both.q_new.fill_null(0.0), q_old=both.q_old.fill_null(0.0))
+    priced = both.filter(both.q_new != both.q_old).join(
+        inputs.prices.select("date", "security_id", "close"), ["date", "security_id"])
+    long_new, long_old = ibis.greatest(priced.q_new, 0.0), ibis.greatest(priced.q_old, 0.0)
+    short_new, short_old = ibis.greatest(-priced.q_new, 0.0), ibis.greatest(-priced.q_old, 0.0)
+    return priced.select(
+        *KEYS,
+        long_buy=ibis.greatest(long_new - long_old, 0.0) * priced.close,
+        long_sell=ibis.greatest(long_old - long_new, 0.0) * priced.close,
+        short_sale=ibis.greatest(short_new - short_old, 0.0) * priced.close,
+        short_cover=ibis.greatest(short_old - short_new, 0.0) * priced.close,
+    )
+
+
+def trade_flows(inputs: Inputs) -> ibis.Table:
+    """Daily flows per account and security from executed trades."""
+    kept = inputs.securities.filter(~_.asset_type.isin(EXCLUDED_ASSET_TYPES)).select("security_id")
+    trades = inputs.trades.semi_join(kept, "security_id")
+    notional = trades.quantity.abs() * trades.price
+    return trades.group_by(KEYS).aggregate(**{
+        side: ibis.ifelse(trades.side == side, notional, 0.0).sum() for side in COMPONENTS})
+
+
+def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclosure,
+          gross: ibis.Table | None = None) -> ibis.Table:
+    """Flows per period_end and group, with sd units, z-scores, ranks and disclosure control.
+
+    Columns: period_end, <by>, long_buy, long_sell, short_sale, short_cover, net_flow,
+    gross_traded, risk_on, risk_off, accounts, net_flow_sd, net_flow_z,
+    net_flow_pct_rank_1y, net_flow_pct_rank_5y, net_flow_pct_gross (net flow in percent of the
+    group's gross exposure at the previous period end, when `gross` is given), suppressed.
+    Every period has a row for every group seen (zero when nothing traded).
+    """
+    daily = inputs.cached(("flows", use_trades),
+                          lambda: trade_flows(inputs) if use_trades else position_flows(inputs))
+    labelled = groups.with_group(daily, by, inputs.securities, inputs.accounts)
+    calendar = periods(inputs.dates(), freq)
+    per_account = (labelled.join(calendar, "date").group_by(["period_end", by, "account_id"])
+                   .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
+    per_account = per_account.mutate(gross_traded=sum(per_account[c] for c in COMPONENTS))
+    cells = per_account.group_by(["period_end", by]).aggregate(
+        **{c: per_account[c].sum() for c in (*COMPONENTS, "gross_traded")},
+        accounts=(per_account.gross_traded > 0).cast("int64").sum(),
+        top=per_account.gross_traded.max())
+    grid = calendar.select("period_end").distinct().cross_join(cells.select(by).distinct())
+    cells = grid.left_join(cells, ["period_end", by]).drop(f"period_end_right", f"{by}_right")
+    cells = cells.mutate(**{c: cells[c].fill_null(0.0) for c in (*COMPONENTS, "gross_traded", "top")},
+                         accounts=cells.accounts.fill_null(0))
+    cells = cells.mutate(
+        net_flow=cells.long_buy - cells.long_sell - cells.short_sale + cells.short_cover,
+        risk_on=cells.long_buy + cells.short_sale,
+        risk_off=cells.long_sell + cells.short_cover,
+    )
+    cells = with_sd_units(cells, by, "net_flow", freq)
+    cells = with_pct_ranks(cells, by, ["net_flow"], freq)
+    if gross is not None:
+        previous = gross.mutate(
+            _gross_before=gross.gross.lag().over(group_by=by, order_by="period_end")
+        ).select("period_end", by, "_gross_before")
+        cells = cells.left_join(previous, ["period_end", by]).drop("period_end_right", f"{by}_right")
+        cells = cells.mutate(net_flow_pct_gross=100.0 * cells.net_flow / cells._gross_before.nullif(0.0)
+                             ).drop("_gross_before")
+    values = [c for c in cells.columns if c not in ("period_end", by, "accounts", "top")]
+    published = suppress(cells, by, size="gross_traded", values=values, rule=rule)
+    return published.order_by(["period_end", by])

@@ -1,0 +1,43 @@
+"""Groupings of a book: the names `by=` accepts and the column each one adds.
+
+Security groupings (sector ... ticker, tmt, asset_type) use the book's equity for leverage;
+account groupings (strategy, region) use the equity of the group's own accounts.
+"""
+
+from __future__ import annotations
+
+import ibis
+
+TMT_SECTORS = ("Information Technology", "Communication Services")
+MACRO_TYPES = ("etf", "index_future")
+UNCLASSIFIED = "Unclassified"
+
+SECURITY_GROUPS = ("sector", "industry_group", "industry", "sub_industry", "ticker", "tmt", "asset_type")
+ACCOUNT_GROUPS = ("strategy", "region")
+GROUPS = ("book", *SECURITY_GROUPS, *ACCOUNT_GROUPS)
+
+
+def check(by: str) -> str:
+    """`by` itself, or a ValueError that lists the groupings."""
+    if by not in GROUPS:
+        raise ValueError(f"unknown group {by!r}; choose one of {', '.join(GROUPS)}")
+    return by
+
+
+def with_group(rows: ibis.Table, by: str, securities: ibis.Table, accounts: ibis.Table) -> ibis.Table:
+    """`rows` (with account_id and security_id) plus a column named `by` holding the group."""
+    check(by)
+    if by == "book":
+        return rows.mutate(book=ibis.literal("all"))
+    if by in ACCOUNT_GROUPS:
+        labels = accounts.select("account_id", label=accounts[by].fill_null(UNCLASSIFIED))
+        return rows.join(labels, "account_id").rename({by: "label"})
+    s = securities
+    if by == "tmt":
+        label = ibis.cases((s.sector.isin(TMT_SECTORS), "TMT"), else_="Non-TMT")
+    elif by == "asset_type":
+        label = ibis.cases((s.asset_type.isin(MACRO_TYPES), "macro products"), else_="single stocks")
+    else:
+        label = s[by].fill_null(UNCLASSIFIED)
+    labels = s.select("security_id", label=label)
+    return rows.join(labels, "security_id").rename({by: "label"})

@@ -1,0 +1,129 @@
+"""Point-in-time inputs shared by every metric: who is present when, and priced holdings.
+
+All functions take and return Ibis tables, so the same expressions run on DuckDB and Spark
+(no asof joins, no ordered first/last: joins and window functions only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+from ibis import _
+
+FREQS = ("D", "W", "M", "Q")
+_TRUNCATE = {"W": "W", "M": "M", "Q": "Q"}
+# Products whose exposure is not equity exposure (DESIGN: options are kept apart).
+EXCLUDED_ASSET_TYPES = ("option",)
+
+
+class Inputs:
+    """The canonical tables of one backend, cut to what was knowable on `as_of`.
+
+    A row is visible when its date <= as_of and, for positions, available_from <= as_of.
+    """
+
+    def __init__(self, backend, as_of: dt.date | None = None):
+        self.backend = backend
+        self.as_of = as_of
+        self._cached: dict[object, ibis.Table] = {}
+
+    def cached(self, key: object, build) -> ibis.Table:
+        """`build()` computed once and kept by the engine (a temp table), for reuse by key."""
+        if key not in self._cached:
+            self._cached[key] = build().cache()
+        return self._cached[key]
+
+    def _table(self, name: str) -> ibis.Table:
+        table = self.backend.table(name)
+        if self.as_of is None:
+            return table
+        as_of = ibis.date(self.as_of)
+        table = table.filter(table.date <= as_of)
+        if "available_from" in table.columns:
+            table = table.filter(table.available_from <= as_of)
+        return table
+
+    @property
+    def securities(self) -> ibis.Table:
+        return self.backend.table("securities")
+
+    @property
+    def accounts(self) -> ibis.Table:
+        return self.backend.table("accounts")
+
+    @property
+    def prices(self) -> ibis.Table:
+        return self._table("prices")
+
+    @property
+    def equity(self) -> ibis.Table:
+        return self._table("equity")
+
+    @property
+    def trades(self) -> ibis.Table:
+        return self._table("trades")
+
+    @property
+    def positions(self) -> ibis.Table:
+        """Equity positions (options left out), with the point-in-time cut."""
+        positions = self._table("positions")
+        kept = self.securities.filter(~_.asset_type.isin(EXCLUDED_ASSET_TYPES)).select("security_id")
+        return positions.semi_join(kept, "security_id").select(
+            "date", "account_id", "security_id", "quantity")
+
+    def presence(self) -> ibis.Table:
+        """(date, account_id) where the account is present (computed once)."""
+        return self.cached("presence", self._presence)
+
+    def _presence(self) -> ibis.Table:
+        """(date, account_id) where the account is present.
+
+        An account is present on a day when it has an equity row that day; an account with no
+        equity rows at all is present on the days it has position rows.
+        """
+        equity = self.equity.select("date", "account_id")
+        positions = self.positions.select("date", "account_id")
+        without_equity = positions.select("account_id").distinct().anti_join(
+            equity.select("account_id").distinct(), "account_id")
+        from_positions = positions.semi_join(without_equity, "account_id")
+        return equity.union(from_positions, distinct=True)
+
+    def dates(self) -> ibis.Table:
+        """Every date of the data with the one before it (null for the first)."""
+        def build():
+            dates = self.presence().select("date").distinct()
+            return dates.mutate(prev_date=dates.date.lag().over(order_by=dates.date))
+        return self.cached("dates", build)
+
+    def valued(self) -> ibis.Table:
+        """Positions with the day's close: date, account_id, security_id, quantity, close.
+
+        Positions without a close that day are left out (see `unpriced`), never valued at 0.
+        """
+        prices = self.prices.select("date", "security_id", "close")
+        return self.positions.join(prices, ["date", "security_id"])
+
+    def unpriced(self) -> ibis.Table:
+        """Positions left out of exposure and flows for want of a close, per date."""
+        prices = self.prices.select("date", "security_id")
+        missing = self.positions.anti_join(prices, ["date", "security_id"])
+        return (missing.group_by("date")
+                .aggregate(unpriced_positions=_.count(), accounts=_.account_id.nunique(),
+                           securities=_.security_id.nunique()))
+
+
+def periods(dates: ibis.Table, freq: str) -> ibis.Table:
+    """(date, period_end) for every data date: period_end is the last date of its period.
+
+    Weeks run Monday to Friday, months and quarters are calendar ones; the period's end is the
+    last trading day the data holds in it.
+    """
+    if freq not in FREQS:
+        raise ValueError(f"unknown frequency {freq!r}; choose one of {', '.join(FREQS)}")
+    if freq == "D":
+        return dates.select("date", period_end=dates.date)
+    start = dates.date.truncate(_TRUNCATE[freq])
+    keyed = dates.select("date", period_start=start)
+    ends = keyed.group_by("period_start").aggregate(period_end=_.date.max())
+    return keyed.join(ends, "period_start").select("date", "period_end")
