@@ -23,8 +23,8 @@ from smartmoney.store import IngestReport, Store, StoreError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Hedge funds and retail in US stocks, side by side.")
 # Piped output is not cut to 80 columns: tables stay whole in logs and CI.
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+out = Console(width=None if sys.stdout.isatty() else 240)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
 
 StoreOption = Annotated[Path, typer.Option("--store", help="The store directory.")]
 USER_ERRORS = (StoreError, FileError, KeyError, ValueError)
@@ -168,6 +168,109 @@ def simulate(
     rows = sum(r.accepted for r in reports)
     out.print(f"built scenario {loaded.name!r} into {store}: {rows:,} rows")
     _print_info(Store(store).info())
+
+
+EngineOption = Annotated[str, typer.Option(help="duckdb (default) or spark.")]
+AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Use only data knowable on this date.")]
+
+
+@app.command()
+def metrics(
+    family: Annotated[str, typer.Argument(help="exposure or flows.")],
+    store: StoreOption,
+    by: Annotated[str, typer.Option(help="book, strategy, sector, industry_group, industry, "
+                                    "sub_industry, ticker, tmt, region or asset_type.")] = "book",
+    freq: Annotated[str, typer.Option(help="D, W or M (Q also works).")] = "W",
+    as_of: AsOfOption = None,
+    engine: EngineOption = "duckdb",
+    format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    k: Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")] = 5,
+    p: Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")] = 50.0,
+    last: Annotated[int, typer.Option(help="Rows shown in the table format (0 = all).")] = 20,
+) -> None:
+    """Exposure or flows per period and group, with disclosure control."""
+    import smartmoney as sm
+
+    try:
+        if family not in ("exposure", "flows"):
+            raise ValueError(f"unknown metric family {family!r}; choose exposure or flows")
+        if format not in ("table", "csv", "json", "parquet"):
+            raise ValueError(f"unknown format {format!r}; choose table, csv, json or parquet")
+        if format == "parquet" and out_file is None:
+            raise ValueError("--format parquet needs --out FILE.parquet")
+        book = sm.open(store, engine=engine, k=k, p=p)
+        frame = getattr(book, family)(by=by, freq=freq, as_of=as_of).to_pandas()
+    except USER_ERRORS as error:
+        _fail(error)
+    _emit(frame, format, out_file, last)
+
+
+def _emit(frame: pd.DataFrame, format: str, out_file: Path | None, last: int) -> None:
+    dates = frame.select_dtypes("datetime").columns
+    frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates})
+    if format == "parquet":
+        frame.to_parquet(out_file, index=False)
+    elif format == "csv":
+        frame.to_csv(out_file or sys.stdout, index=False)
+    elif format == "json":
+        text = frame.to_json(orient="records", indent=1, double_precision=15)
+        if out_file:
+            out_file.write_text(text)
+        else:
+            print(text)
+    else:
+        shown = frame if last == 0 else frame.tail(last)
+        grid = RichTable(title=f"{len(frame):,} rows" + (f", last {len(shown)}" if len(shown) < len(frame) else ""))
+        for name in shown.columns:
+            grid.add_column(name, justify="right" if pd.api.types.is_numeric_dtype(shown[name]) else "left")
+        for row in shown.itertuples(index=False):
+            grid.add_row(*(_cell(value) for value in row))
+        out.print(grid)
+    if out_file is not None:
+        err.print(f"wrote {len(frame):,} rows to {out_file}", highlight=False)
+
+
+def _cell(value) -> str:
+    """A number as a person reads it in a table: 1.58bn, 425.8m, 53.21."""
+    if isinstance(value, float):
+        if value != value:
+            return ""
+        for scale, suffix in ((1e9, "bn"), (1e6, "m")):
+            if abs(value) >= scale:
+                return f"{value / scale:,.2f}{suffix}"
+        return f"{value:,.2f}"
+    return "" if value is None else str(value)
+
+
+@app.command()
+def facts(
+    store: StoreOption,
+    as_of: AsOfOption = None,
+    engine: EngineOption = "duckdb",
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    k: Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")] = 5,
+    p: Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")] = 50.0,
+) -> None:
+    """The positioning facts about the last week up to --as-of, each with its id."""
+    import smartmoney as sm
+
+    try:
+        if format not in ("table", "json"):
+            raise ValueError(f"unknown format {format!r}; choose table or json")
+        found = sm.open(store, engine=engine, k=k, p=p).facts(as_of=as_of)
+    except USER_ERRORS as error:
+        _fail(error)
+    if format == "json":
+        print(json.dumps([fact.to_dict() for fact in found], indent=1))
+        return
+    grid = RichTable(title=f"{len(found)} facts")
+    for name in ("id", "value", "n", "of", "direction", "since", "label"):
+        grid.add_column(name, overflow="fold")
+    for fact in found:
+        grid.add_row(fact.id, _cell(float(fact.value)), _cell(fact.n), _cell(fact.of), fact.direction,
+                     str(fact.since_date or ""), fact.label)
+    out.print(grid)
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """Disclosure control: never publish a cell that would reveal one account's positions.
 
 A cell (period x group) is published only when at least `k` distinct accounts contribute and no
-single account holds more than `p` percent of it (the dominance rule statistical agencies use).
+single account holds more than `p` percent of it (an empty cell, to which no account contributes,
+is published as zero: it reveals no account's position) (the dominance rule statistical agencies use).
 Complementary suppression: when a period has exactly one suppressed group cell, the smallest
 published cell of that period is suppressed too, so that the book total minus the published
 cells does not give the suppressed value away.
@@ -45,7 +46,8 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
     values
         Columns set to null in a suppressed cell.
     """
-    primary = (cells.accounts < rule.k) | (cells.top > cells[size].abs() * (rule.p / 100.0))
+    primary = (((cells.accounts > 0) & (cells.accounts < rule.k))
+               | (cells.top > cells[size].abs() * (rule.p / 100.0)))
     marked = cells.mutate(_primary=primary)
     by_period = ibis.window(group_by="period_end")
     ranked = marked.mutate(

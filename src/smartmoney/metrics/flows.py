@@ -25,6 +25,8 @@ from smartmoney.metrics.stats import with_pct_ranks, with_sd_units
 
 COMPONENTS = ("long_buy", "long_sell", "short_sale", "short_cover")
 KEYS = ["date", "account_id", "security_id"]
+OUTPUT = [*COMPONENTS, "net_flow", "gross_traded", "risk_on", "risk_off", "net_flow_sd", "net_flow_z",
+          "net_flow_pct_rank_1y", "net_flow_pct_rank_5y", "net_flow_pct_gross"]
 
 
 def position_flows(inputs: Inputs) -> ibis.Table:
@@ -100,6 +102,6 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
         cells = cells.left_join(previous, ["period_end", by]).drop("period_end_right", f"{by}_right")
         cells = cells.mutate(net_flow_pct_gross=100.0 * cells.net_flow / cells._gross_before.nullif(0.0)
                              ).drop("_gross_before")
-    values = [c for c in cells.columns if c not in ("period_end", by, "accounts", "top")]
+    values = [c for c in OUTPUT if c in cells.columns]
     published = suppress(cells, by, size="gross_traded", values=values, rule=rule)
-    return published.order_by(["period_end", by])
+    return published.select("period_end", by, *values, "accounts", "suppressed").order_by(["period_end", by])

@@ -1,0 +1,135 @@
+"""A slow, obvious pandas twin of the positioning metrics, written from DESIGN.md alone.
+
+Loops over days, accounts and securities; nothing clever, so that it is easy to check by eye.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+COMPONENTS = ["long_buy", "long_sell", "short_sale", "short_cover"]
+TMT = {"Information Technology", "Communication Services"}
+
+
+def _equity_positions(positions: pd.DataFrame, securities: pd.DataFrame) -> pd.DataFrame:
+    options = set(securities.loc[securities.asset_type == "option", "security_id"])
+    return positions[~positions.security_id.isin(options)]
+
+
+def presence(positions: pd.DataFrame, equity: pd.DataFrame | None) -> set[tuple]:
+    present = set()
+    with_equity = set()
+    if equity is not None:
+        present |= set(zip(equity.date, equity.account_id))
+        with_equity = set(equity.account_id)
+    for day, account in zip(positions.date, positions.account_id):
+        if account not in with_equity:
+            present.add((day, account))
+    return present
+
+
+def daily_flows(positions, prices, equity, securities) -> pd.DataFrame:
+    positions = _equity_positions(positions, securities)
+    present = presence(positions, equity)
+    dates = sorted({day for day, _ in present})
+    holdings = {(d, a, s): q for d, a, s, q in zip(positions.date, positions.account_id,
+                                                   positions.security_id, positions.quantity)}
+    close = {(d, s): p for d, s, p in zip(prices.date, prices.security_id, prices.close)}
+    rows = []
+    for before, day in zip(dates, dates[1:]):
+        accounts = {a for d, a in present if d == day} & {a for d, a in present if d == before}
+        for account in sorted(accounts):
+            securities_held = {s for (d, a, s) in holdings if a == account and d in (before, day)}
+            for security in sorted(securities_held):
+                old = holdings.get((before, account, security), 0.0)
+                new = holdings.get((day, account, security), 0.0)
+                if old == new or (day, security) not in close:
+                    continue
+                p = close[(day, security)]
+                long_old, long_new = max(old, 0.0), max(new, 0.0)
+                short_old, short_new = max(-old, 0.0), max(-new, 0.0)
+                rows.append((day, account, security,
+                             max(long_new - long_old, 0.0) * p, max(long_old - long_new, 0.0) * p,
+                             max(short_new - short_old, 0.0) * p, max(short_old - short_new, 0.0) * p))
+    return pd.DataFrame(rows, columns=["date", "account_id", "security_id", *COMPONENTS])
+
+
+def group_of(by: str, securities: pd.DataFrame, accounts: pd.DataFrame) -> tuple[str, dict]:
+    """Which id the grouping reads, and the label of each id."""
+    if by == "book":
+        return "account_id", {a: "all" for a in accounts.account_id}
+    if by in ("strategy", "region"):
+        return "account_id", dict(zip(accounts.account_id, accounts[by].fillna("Unclassified")))
+    if by == "tmt":
+        return "security_id", {s: ("TMT" if sector in TMT else "Non-TMT")
+                               for s, sector in zip(securities.security_id, securities.sector)}
+    if by == "asset_type":
+        return "security_id", {s: ("macro products" if t in ("etf", "index_future") else "single stocks")
+                               for s, t in zip(securities.security_id, securities.asset_type)}
+    return "security_id", dict(zip(securities.security_id, securities[by].fillna("Unclassified")))
+
+
+def period_ends(dates: list, freq: str) -> dict:
+    """date -> the last data date of its period (weeks Monday-Friday, calendar months)."""
+    frame = pd.DataFrame({"date": pd.to_datetime(sorted(dates))})
+    if freq == "D":
+        key = frame.date
+    elif freq == "W":
+        key = frame.date - pd.to_timedelta(frame.date.dt.weekday, unit="D")
+    else:
+        key = frame.date.dt.to_period(freq).dt.start_time
+    frame["period_end"] = frame.groupby(key)["date"].transform("max")
+    return dict(zip(frame.date, frame.period_end))
+
+
+def flows(positions, prices, equity, securities, accounts, *, by: str, freq: str,
+          trailing: int = 52, min_periods: int = 8) -> pd.DataFrame:
+    """Flows per period_end and group, zero-filled, with net_flow_sd (no disclosure control)."""
+    daily = daily_flows(positions, prices, equity, securities)
+    dates = sorted({d for d, _ in presence(_equity_positions(positions, securities), equity)})
+    ends = period_ends(dates, freq)
+    key, labels = group_of(by, securities, accounts)
+    daily["period_end"] = daily.date.map(ends)
+    daily[by] = daily[key].map(labels)
+    cells = daily.groupby(["period_end", by])[COMPONENTS].sum()
+    groups = sorted(daily[by].unique())
+    grid = pd.MultiIndex.from_product([sorted(set(ends.values())), groups], names=["period_end", by])
+    cells = cells.reindex(grid, fill_value=0.0).reset_index()
+    cells["net_flow"] = cells.long_buy - cells.long_sell - cells.short_sale + cells.short_cover
+    cells["gross_traded"] = cells[COMPONENTS].sum(axis=1)
+    sds = []
+    for _, series in cells.groupby(by, sort=False):
+        values = series.net_flow.to_numpy()
+        for i in range(len(values)):
+            window = values[max(0, i - trailing):i]
+            sd = np.std(window, ddof=1) if len(window) >= min_periods else np.nan
+            sds.append((series.index[i], values[i] / sd if len(window) >= min_periods and sd > 0 else np.nan))
+    cells["net_flow_sd"] = pd.Series(dict(sds))
+    return cells.sort_values(["period_end", by], ignore_index=True)
+
+
+def exposure(positions, prices, equity, securities, accounts, *, by: str, freq: str) -> pd.DataFrame:
+    """LMV, SMV, gross, net and leverage per period_end and group (no disclosure control)."""
+    positions = _equity_positions(positions, securities)
+    dates = sorted({d for d, _ in presence(positions, equity)})
+    ends = set(period_ends(dates, freq).values())
+    key, labels = group_of(by, securities, accounts)
+    valued = positions[positions.date.isin(ends)].merge(prices, on=["date", "security_id"])
+    valued["value"] = valued.quantity * valued.close
+    valued[by] = valued[key].map(labels)
+    rows = []
+    for (day, group), cell in valued.groupby(["date", by]):
+        lmv = cell.value[cell.value > 0].sum()
+        smv = cell.value[cell.value < 0].sum()
+        if by in ("strategy", "region"):
+            members = [a for a, label in labels.items() if label == group]
+            book_equity = equity[(equity.date == day) & equity.account_id.isin(members)].equity.sum()
+        else:
+            book_equity = equity[equity.date == day].equity.sum()
+        if book_equity == 0:                       # no equity row that day: leverage unknown
+            book_equity = np.nan
+        rows.append((day, group, lmv, smv, lmv - smv, lmv + smv, book_equity,
+                     100 * (lmv - smv) / book_equity, 100 * (lmv + smv) / book_equity))
+    return pd.DataFrame(rows, columns=["period_end", by, "lmv", "smv", "gross", "net", "equity",
+                                       "gross_leverage", "net_leverage"])
