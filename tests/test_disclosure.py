@@ -1,0 +1,115 @@
+"""Disclosure control: no output reveals one account's positions, including by differencing."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from books import make_store
+from typer.testing import CliRunner
+
+import smartmoney as sm
+from smartmoney.cli import app
+from smartmoney.taxonomy import sp500_universe, trading_days
+
+DAYS = trading_days("2024-05-01", "2024-06-28")
+ACCOUNTS = [f"F{i}" for i in range(8)]
+# NVDA: IT, JPM: Financials, XOM: Energy, LIN: Materials, JNJ: Health Care
+WIDE = ["NVDA", "JPM", "XOM"]
+
+
+def _book(tmp_path, *, health_care_holders: int):
+    """Eight accounts hold IT, Financials and Energy alike. Materials is dominated by F0;
+    Health Care is held by `health_care_holders` accounts."""
+    rng = np.random.default_rng(3)
+    positions, prices, equity = [], [], []
+    for i, day in enumerate(DAYS):
+        for a, account in enumerate(ACCOUNTS):
+            equity.append((day, account, 1e8))
+            for s in WIDE:
+                positions.append((day, account, s, float(1000 + 10 * a + rng.integers(0, 200))))
+            lin = 2_000 + 10 * i if a == 0 else 100 + rng.integers(0, 20)
+            positions.append((day, account, "LIN", float(lin)))
+            if a < health_care_holders:
+                positions.append((day, account, "JNJ", float(500 + rng.integers(0, 100))))
+        for s in [*WIDE, "LIN", "JNJ"]:
+            prices.append((day, s, 100.0 + i))
+    securities = sp500_universe()
+    securities = securities[securities.security_id.isin([*WIDE, "LIN", "JNJ"])]
+    return make_store(tmp_path / "store", securities=securities,
+                      positions=pd.DataFrame(positions, columns=["date", "account_id", "security_id", "quantity"]),
+                      prices=pd.DataFrame(prices, columns=["date", "security_id", "close"]),
+                      equity=pd.DataFrame(equity, columns=["date", "account_id", "equity"]))
+
+
+@pytest.fixture(scope="module")
+def two_primaries(tmp_path_factory):
+    return _book(tmp_path_factory.mktemp("two"), health_care_holders=2)
+
+
+@pytest.fixture(scope="module")
+def one_primary(tmp_path_factory):
+    return _book(tmp_path_factory.mktemp("one"), health_care_holders=8)
+
+
+def _last_week(frame):
+    return frame[frame.period_end == frame.period_end.max()].set_index("sector")
+
+
+@pytest.mark.parametrize("family", ["exposure", "flows"])
+def test_dominated_and_thin_cells_are_suppressed(two_primaries, family):
+    frame = _last_week(getattr(sm.open(two_primaries), family)(by="sector").to_pandas())
+    assert frame.suppressed.to_dict() == {"Energy": False, "Financials": False, "Health Care": True,
+                                          "Information Technology": False, "Materials": True}
+    value = "gross" if family == "exposure" else "net_flow"
+    assert frame.loc[["Health Care", "Materials"], [value, "accounts"]].isna().all().all()
+    assert frame.loc["Energy", "accounts"] == 8
+
+
+def test_the_rule_is_configurable(two_primaries):
+    frame = _last_week(sm.open(two_primaries, k=2, p=100).exposure(by="sector").to_pandas())
+    assert not frame.suppressed.any()
+    frame = _last_week(sm.open(two_primaries, k=9).exposure(by="sector").to_pandas())
+    assert frame.suppressed.all()
+
+
+def test_a_lone_suppressed_cell_gets_a_complement(one_primary):
+    book = sm.open(one_primary)
+    for family, value in (("exposure", "gross"), ("flows", "gross_traded")):
+        sectors = getattr(book, family)(by="sector").to_pandas()
+        total = getattr(book, family)(by="book").to_pandas().set_index("period_end")[value]
+        for period_end, cells in sectors.groupby("period_end"):
+            hidden = cells[cells.suppressed]
+            if hidden.empty:
+                continue
+            assert "Materials" in set(hidden.sector) and len(hidden) >= 2, (family, period_end)
+            # Differencing the book total gives only the sum of two or more hidden cells.
+            remainder = total[period_end] - cells.loc[~cells.suppressed, value].sum()
+            unsuppressed = getattr(sm.open(one_primary, k=1, p=100), family)(by="sector").to_pandas()
+            truth = unsuppressed[(unsuppressed.period_end == period_end)].set_index("sector")[value]
+            assert remainder == pytest.approx(truth[hidden.sector].sum())
+            assert all(remainder != pytest.approx(truth[s]) for s in hidden.sector)
+
+
+def test_no_fact_states_a_suppressed_cell(two_primaries):
+    found = sm.open(two_primaries).facts()
+    assert found, "the book has publishable facts"
+    named = {fact.group for fact in found}
+    assert not named & {"Materials", "Health Care"}
+    breadth = [f for f in found if f.kind == "breadth" and f.group_by == "sector"]
+    assert {f.of for f in breadth} == {3} and breadth[0].components["suppressed"] == 2.0
+
+
+def test_cli_outputs_keep_suppressed_cells_blank(two_primaries):
+    runner = CliRunner()
+    result = runner.invoke(app, ["metrics", "exposure", "--store", str(two_primaries.path),
+                                 "--by", "sector", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    rows = [r for r in json.loads(result.output) if r["sector"] == "Materials"]
+    assert rows and all(r["suppressed"] and r["gross"] is None and r["lmv"] is None for r in rows)
+    csv_text = runner.invoke(app, ["metrics", "flows", "--store", str(two_primaries.path), "--by", "sector",
+                                   "--format", "csv"]).output
+    materials = [line for line in csv_text.splitlines() if ",Materials," in line]
+    assert materials and all(line.endswith(",True") and ",," in line for line in materials)
