@@ -62,3 +62,14 @@ def engine(request) -> str:
     if request.param == "spark":
         pytest.importorskip("pyspark", reason="the spark extra is not installed")
     return request.param
+
+
+@pytest.fixture(scope="session")
+def demo_store(tmp_path_factory) -> Store:
+    """The default simulated book (june-2024-rotation), built once per test run."""
+    from smartmoney.simulate import load_scenario
+    from smartmoney.simulate.build import build
+
+    store = Store.open(tmp_path_factory.mktemp("demo") / "store", create=True)
+    build(load_scenario("june-2024-rotation"), store, progress=False)
+    return store
