@@ -18,3 +18,28 @@ def test_readme_starts_with_the_two_setup_commands():
     lines = (ROOT / "README.md").read_text().splitlines()
     commands = [line.split("#")[0].strip() for line in lines[:6] if line.startswith("    make")]
     assert commands == ["make demo", "make test"]
+
+
+def _python_blocks(page: str) -> list[str]:
+    text = (ROOT / "docs" / page).read_text()
+    return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
+
+
+def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
+    """docs/python.md runs against a small simulated `demo-store` in a scratch directory."""
+    from smartmoney import Store
+    from smartmoney.simulate import parse_scenario
+    from smartmoney.simulate.build import build
+
+    scenario = parse_scenario(
+        'name = "docs"\nseed = 1\nstart = "2024-01-02"\nend = "2024-06-28"\nfunds = 6\nretail = false\n'
+        "[scale]\nnames_min = 50\nnames_max = 60\n")
+    build(scenario, Store.open(tmp_path / "demo-store", create=True), progress=False)
+    monkeypatch.chdir(tmp_path)
+    blocks = _python_blocks("python.md")
+    assert len(blocks) == 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "docs/python.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "gross_leverage" in printed and ":W:2024-06-28" in printed and "first_date" in printed
