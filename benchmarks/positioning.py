@@ -679,10 +679,12 @@ def write_results(report: dict) -> None:
         new = old.rstrip("\n") + "\n\n" + text
     else:
         end = old.find("\n## ", start + len(SECTION))
-        new = old[:start] + text + (old[end + 1:] if end >= 0 else "")
-    notes = OUT / f"notes-{report['scale']}.md"  # hand-written notes kept across regenerations
-    if notes.is_file():
-        new = new.replace(text, text + "\n" + notes.read_text().rstrip("\n") + "\n")
+        section = old[start:end + 1] if end >= 0 else old[start:]
+        # a hand-written "### Analysis" part of the section is kept when the figures are redone
+        analysis = section.find("### Analysis")
+        if analysis >= 0:
+            text = text + "\n" + section[analysis:].rstrip("\n") + "\n"
+        new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "")
     RESULTS.write_text(new)
 
 
