@@ -262,3 +262,20 @@ def test_results_convert_to_pandas_polars_and_arrow(weekly_book):
     assert table.to_polars().shape == table.to_pandas().shape == (table.to_pyarrow().num_rows, len(table.columns))
     assert "gross_leverage" in table.columns and "suppressed" in table.columns
     assert dt.date(2024, 6, 28) in set(table.to_pandas().period_end.dt.date)
+
+
+@pytest.mark.spark
+def test_spark_gives_the_same_tables_and_facts_as_duckdb(weekly_book):
+    pytest.importorskip("pyspark")
+    duck, spark = sm.open(weekly_book, k=3, p=60), sm.open(weekly_book, engine="spark", k=3, p=60)
+    for family, by, freq in [("flows", "sector", "W"), ("exposure", "sector", "W"), ("flows", "book", "M"),
+                             ("exposure", "strategy", "W")]:
+        left = getattr(duck, family)(by=by, freq=freq).to_pandas().sort_values(["period_end", by], ignore_index=True)
+        right = getattr(spark, family)(by=by, freq=freq).to_pandas().sort_values(["period_end", by], ignore_index=True)
+        assert list(left.columns) == list(right.columns)
+        assert left.suppressed.tolist() == right.suppressed.tolist()
+        numeric = [c for c in left.columns if c not in ("period_end", by, "suppressed")]
+        np.testing.assert_allclose(left[numeric].to_numpy(float), right[numeric].to_numpy(float), rtol=1e-9)
+    duck_facts, spark_facts = duck.facts(), spark.facts()
+    assert duck_facts and [f.id for f in duck_facts] == [f.id for f in spark_facts]
+    assert [f.value for f in duck_facts] == pytest.approx([f.value for f in spark_facts], rel=1e-9)

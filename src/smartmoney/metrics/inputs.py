@@ -80,13 +80,15 @@ class Inputs:
         """(date, account_id) where the account is present.
 
         An account is present on a day when it has an equity row that day; an account with no
-        equity rows at all is present on the days it has position rows.
+        equity rows at all (in the whole table) is present on the days it has position rows.
         """
-        equity = self.equity.select("date", "account_id")
-        positions = self.positions.select("date", "account_id")
-        without_equity = positions.select("account_id").distinct().anti_join(
-            equity.select("account_id").distinct(), "account_id")
-        from_positions = positions.semi_join(without_equity, "account_id")
+        equity = self.equity.select("date", "account_id").distinct()
+        without_equity = self.accounts.select("account_id").anti_join(
+            self.backend.table("equity").select("account_id").distinct(), "account_id")
+        if without_equity.count().execute() == 0:
+            return equity          # every account has equity data: no positions scan needed
+        from_positions = (self.positions.select("date", "account_id")
+                          .semi_join(without_equity, "account_id").distinct())
         return equity.union(from_positions, distinct=True)
 
     def dates(self) -> ibis.Table:
