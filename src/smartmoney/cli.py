@@ -188,6 +188,8 @@ def metrics(
     k: Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")] = 5,
     p: Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")] = 50.0,
     last: Annotated[int, typer.Option(help="Rows shown in the table format (0 = all).")] = 20,
+    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 6GB; "
+                                                     "DuckDB spills to disk beyond it.")] = None,
 ) -> None:
     """Exposure or flows per period and group, with disclosure control."""
     import smartmoney as sm
@@ -199,7 +201,7 @@ def metrics(
             raise ValueError(f"unknown format {format!r}; choose table, csv, json or parquet")
         if format == "parquet" and out_file is None:
             raise ValueError("--format parquet needs --out FILE.parquet")
-        book = sm.open(store, engine=engine, k=k, p=p)
+        book = sm.open(store, engine=engine, k=k, p=p, memory_limit=memory_limit)
         frame = getattr(book, family)(by=by, freq=freq, as_of=as_of).to_pandas()
     except USER_ERRORS as error:
         _fail(error)

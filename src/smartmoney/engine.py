@@ -7,6 +7,7 @@ tables included (with their schema), so metric expressions never special-case a 
 
 from __future__ import annotations
 
+import tempfile
 from functools import cache
 
 import ibis
@@ -33,7 +34,11 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
     if engine == "duckdb":
         backend = ibis.duckdb.connect()
         if memory_limit:
+            # Past the limit DuckDB spills to disk; an in-memory database needs a folder for it.
+            spill = tempfile.mkdtemp(prefix="smartmoney-spill-")
             backend.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit)}'")
+            backend.raw_sql(f"SET temp_directory = '{spill}'")
+            backend.raw_sql("SET preserve_insertion_order = false")
         if threads:
             backend.raw_sql(f"SET threads = {int(threads)}")
     elif engine == "spark":
