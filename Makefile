@@ -8,10 +8,12 @@ DEMO_STORE ?= demo-store
 .PHONY: demo test test-fast env clean
 
 # The virtual environment with the package, its `spark` and `test` extras. Re-made when
-# pyproject.toml changes. Java 17 (for Spark) is installed from Debian when it is missing.
+# pyproject.toml changes. Java 17 (for Spark) and Chromium (for the browser tests, driven by
+# playwright, which never downloads a browser of its own) come from Debian when missing.
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON)"; exit 1; }
 	@command -v java >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openjdk-17-jre-headless; }
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[spark,test]'
@@ -20,7 +22,9 @@ $(STAMP): pyproject.toml
 env: $(STAMP)
 
 demo: $(STAMP)
+	rm -rf $(DEMO_STORE)
 	$(BIN)/smartmoney simulate --scenario june-2024-rotation --store $(DEMO_STORE)
+	$(BIN)/smartmoney report --store $(DEMO_STORE) --html-out demo-report.html --json-out demo-report.json
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -417,6 +417,22 @@ def run_pandas(store: Path):
 KINDS = {"ours": run_ours, "sql": run_sql, "pandas": run_pandas, "scan": run_scan, "scan4": run_scan4}
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS in KiB: VmHWM, the high-water mark of its own address space.
+
+    Not getrusage's ru_maxrss: on Linux that one survives fork + exec, so a child would report
+    at least the parent's RSS at the time it was started.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def child(kind: str, store: Path, save: Path | None) -> None:
     """Run one measurement in this (fresh) process; print one JSON line with the figures."""
     import pyarrow as pa
@@ -428,11 +444,14 @@ def child(kind: str, store: Path, save: Path | None) -> None:
         import pandas  # noqa: F401
     else:
         import duckdb  # noqa: F401
-    baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    baseline = peak_rss_kib()
+    cpu_before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     outputs = KINDS[kind](store)
     seconds = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (cpu_before.ru_utime + cpu_before.ru_stime)
+    peak = peak_rss_kib()
     if save is not None:
         save.mkdir(parents=True, exist_ok=True)
         for name, table in outputs.items():
@@ -440,7 +459,7 @@ def child(kind: str, store: Path, save: Path | None) -> None:
                 pq.write_table(table, save / f"{name}.parquet")
             elif hasattr(table, "to_parquet"):
                 table.to_parquet(save / f"{name}.parquet", index=False)
-    print(json.dumps({"kind": kind, "seconds": seconds, "peak_rss_kib": peak,
+    print(json.dumps({"kind": kind, "seconds": seconds, "cpu_seconds": cpu, "peak_rss_kib": peak,
                       "baseline_rss_kib": baseline}), flush=True)
 
 
@@ -458,10 +477,12 @@ def measure(kind: str, store: Path, runs: int, save: Path | None = None) -> dict
         done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
         figures = json.loads(done.stdout.strip().splitlines()[-1])
         results.append(figures)
-        print(f"  {kind:7s} {store.name}: run {run + 1}/{runs} {figures['seconds']:8.2f} s, "
+        print(f"  {kind:7s} {store.name}: run {run + 1}/{runs} {figures['seconds']:8.2f} s "
+              f"(CPU {figures['cpu_seconds']:7.1f} s), "
               f"peak RSS {figures['peak_rss_kib'] / 2**20:6.2f} GiB", flush=True)
     return {"kind": kind, "store": store.name, "runs": [r["seconds"] for r in results],
             "seconds": statistics.median(r["seconds"] for r in results),
+            "cpu_seconds": statistics.median(r["cpu_seconds"] for r in results),
             "peak_rss_gib": max(r["peak_rss_kib"] for r in results) / 2**20,
             "baseline_rss_gib": max(r["baseline_rss_kib"] for r in results) / 2**20}
 
@@ -535,6 +556,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="small")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--reuse-whole-book", action="store_true",
+                        help="keep the whole-book figures of the last report of this scale and "
+                             "measure only the subset (full scale)")
     parser.add_argument("--child", choices=sorted(KINDS), help=argparse.SUPPRESS)
     parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--save", type=Path, help=argparse.SUPPRESS)
@@ -547,18 +571,31 @@ def main() -> None:
     book = ensure_book(args.scale)
     store = store_dir(args.scale)
     saved = OUT / f"results-{args.scale}"
-    if saved.exists():
-        shutil.rmtree(saved)
     print(f"book: {book['rows']} (built in {book['build_seconds']:,.0f} s)", flush=True)
     report = {"scale": args.scale, "runs": args.runs, "book": book, "machine": machine(),
               "measurements": {}, "checks": {}}
     m = report["measurements"]
-    m["scan"] = measure("scan", store, args.runs)
-    m["scan4"] = measure("scan4", store, args.runs)
-    m["ours"] = measure("ours", store, args.runs, saved / "ours")
-    m["sql"] = measure("sql", store, args.runs, saved / "sql")
-    report["checks"]["sql"] = check(saved, "sql", [*FLOW_COLUMNS, "gross"])
-    if SCALES[args.scale]["subset_rows"]:
+    previous = OUT / f"report-{args.scale}.json"
+    if args.reuse_whole_book and previous.is_file():
+        old = json.loads(previous.read_text())
+        for key in ("scan", "scan4", "ours", "sql"):
+            m[key] = old["measurements"][key]
+        report["checks"]["sql"] = old["checks"]["sql"]
+        report["whole_book_measured"] = old.get("whole_book_measured", old["book"].get("built"))
+        print("reusing the whole-book figures of", previous, flush=True)
+    else:
+        if saved.exists():
+            shutil.rmtree(saved)
+        report["whole_book_measured"] = dt.datetime.now().isoformat(timespec="seconds")
+        m["scan"] = measure("scan", store, args.runs)
+        m["scan4"] = measure("scan4", store, args.runs)
+        m["ours"] = measure("ours", store, args.runs, saved / "ours")
+        m["sql"] = measure("sql", store, args.runs, saved / "sql")
+        report["checks"]["sql"] = check(saved, "sql", [*FLOW_COLUMNS, "gross"])
+    if args.reuse_whole_book and previous.is_file() and not SCALES[args.scale]["subset_rows"]:
+        m["pandas"] = old["measurements"]["pandas"]
+        report["checks"]["pandas"] = old["checks"]["pandas"]
+    elif SCALES[args.scale]["subset_rows"]:
         subset_info = ensure_subset(args.scale, SCALES[args.scale]["subset_rows"])
         report["subset"] = subset_info
         subset = OUT / f"store-{args.scale}-subset"
@@ -622,17 +659,18 @@ def write_results(report: dict) -> None:
                   f"{sub['positions']:,} position rows (same layout: one file per day).", ""]
     lines += [f"Work measured: weekly flows (`by=\"sector\", freq=\"W\"`) and weekly exposure by "
               f"sector, to Arrow; median of {report['runs']} runs, each in a fresh process; peak RSS "
-              "is the child's `ru_maxrss` (about 0.1-0.3 GiB of it is the interpreter and imports).", "",
-              "| what | rows | median s | runs (s) | x hand-written SQL | pandas / this | peak RSS GiB |",
-              "|---|---:|---:|---:|---:|---:|---:|"]
+              "is the child's VmHWM (about 0.1-0.3 GiB of it is the interpreter and imports).", "",
+              "| what | rows | median s | runs (s) | x hand-written SQL | pandas / this | peak RSS GiB | CPU s |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|"]
 
     def row(label, key, n_rows, ref_sql=None, ref_pandas=None):
         x = m[key]
         ratio = f"{x['seconds'] / ref_sql:.2f}" if ref_sql else ""
         speed = f"{ref_pandas / x['seconds']:.1f}" if ref_pandas else ""
         runs = ", ".join(f"{r:.1f}" for r in x["runs"])
+        cpu = f"{x['cpu_seconds']:.1f}" if "cpu_seconds" in x else "n/a"
         return (f"| {label} | {n_rows:,} | {x['seconds']:.2f} | {runs} | {ratio} | {speed} | "
-                f"{gib(x['peak_rss_gib'])} |")
+                f"{gib(x['peak_rss_gib'])} | {cpu} |")
 
     n = rows["positions"]
     lines += [row("scan floor: DuckDB `sum(quantity)`", "scan", n, sql),

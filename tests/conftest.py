@@ -73,3 +73,13 @@ def demo_store(tmp_path_factory) -> Store:
     store = Store.open(tmp_path_factory.mktemp("demo") / "store", create=True)
     build(load_scenario("june-2024-rotation"), store, progress=False)
     return store
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite the golden files under tests/golden from the current output")
+
+
+@pytest.fixture
+def update_golden(request) -> bool:
+    return request.config.getoption("--update-golden")

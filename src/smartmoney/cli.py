@@ -275,6 +275,43 @@ def facts(
     out.print(grid)
 
 
+@app.command()
+def report(
+    store: StoreOption,
+    as_of: AsOfOption = None,
+    engine: EngineOption = "duckdb",
+    format: Annotated[str, typer.Option("--format", help="text, md, json or html.")] = "text",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+    html_out: Annotated[Path | None, typer.Option("--html-out", help="Also write the HTML here.")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json-out", help="Also write the JSON here.")] = None,
+    k: Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")] = 5,
+    p: Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")] = 50.0,
+) -> None:
+    """The weekly positioning note: headline, leverage, flows, sectors, the turn, macro."""
+    import smartmoney as sm
+    from smartmoney import report as reports
+    from smartmoney.report.html import render_html
+
+    renderers = {"text": reports.render_text, "md": reports.render_markdown, "json": reports.render_json,
+                 "html": render_html}
+    try:
+        if format not in renderers:
+            raise ValueError(f"unknown format {format!r}; choose text, md, json or html")
+        built = reports.build(sm.open(store, engine=engine, k=k, p=p), as_of)
+    except USER_ERRORS as error:
+        _fail(error)
+    text = renderers[format](built)
+    if out_file is None:
+        print(text, end="")
+    else:
+        out_file.write_text(text)
+        err.print(f"wrote the {format} report to {out_file.resolve()}", highlight=False)
+    for extra, kind in ((html_out, "html"), (json_out, "json")):
+        if extra is not None:
+            extra.write_text(renderers[kind](built))
+            err.print(f"wrote the {kind.upper()} report to {extra.resolve()}", highlight=False)
+
+
 def main() -> None:
     """Entry point of the `smartmoney` console script."""
     pd.set_option("display.width", 160)

@@ -33,6 +33,7 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
     """
     if engine == "duckdb":
         backend = ibis.duckdb.connect()
+        backend.raw_sql("SET enable_progress_bar = false")
         if memory_limit:
             # Past the limit DuckDB spills to disk; an in-memory database needs a folder for it.
             spill = tempfile.mkdtemp(prefix="smartmoney-spill-")

@@ -33,6 +33,7 @@ def positioning_facts(book, as_of: dt.date | str | None = None) -> list[F.Fact]:
 
     book_flows = table("flows", "book", "W")
     found += F.series_facts(book_flows, who=WHO, metric="net_flow", group_by="book", period="W")
+    found += component_levels(book_flows)
     book_exposure = table("exposure", "book", "W")
     for metric in ("gross_leverage", "net_leverage"):
         found += F.series_facts(book_exposure, who=WHO, metric=metric, group_by="book", period="W")
@@ -81,4 +82,17 @@ def within_parents(frame: pd.DataFrame, securities: pd.DataFrame, *, child: str,
     for name, members in latest.groupby(parent):
         ctx = F.Context(WHO, "net_flow", child, str(name), "W")
         facts += F.breadth(members, ctx) + F.leaders(members, ctx)
+    return facts
+
+
+def component_levels(book_flows: pd.DataFrame) -> list[F.Fact]:
+    """The book's four flow components in its last week, each a level fact."""
+    frame = book_flows.assign(period_end=pd.to_datetime(book_flows["period_end"])).set_index("period_end")
+    if "suppressed" in frame:
+        frame = frame.mask(frame["suppressed"].fillna(False).astype(bool))
+    facts = []
+    for component in ("long_buy", "long_sell", "short_sale", "short_cover"):
+        fact = F.level(frame[component].astype(float), F.Context(WHO, component, "book", "all", "W"))
+        if fact is not None:
+            facts.append(fact)
     return facts

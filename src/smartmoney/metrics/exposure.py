@@ -15,7 +15,7 @@ import ibis
 from smartmoney.metrics import groups
 from smartmoney.metrics.disclosure import Disclosure, suppress
 from smartmoney.metrics.inputs import Inputs, periods
-from smartmoney.metrics.stats import with_change, with_pct_ranks
+from smartmoney.metrics.stats import with_change, with_pct_ranks, with_range
 
 LEVELS = ["gross_leverage", "net_leverage"]
 
@@ -26,7 +26,7 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
     Columns: period_end, <by>, lmv, smv, gross, net, equity, gross_leverage, net_leverage,
     long_short_ratio, net_to_gross, weight_net, weight_gross, accounts, the changes of
     gross_leverage and net_leverage from the previous period (percentage points), their 1- and
-    5-year percentile ranks, and suppressed.
+    5-year percentile ranks, their trailing-year range (`_low_1y`, `_high_1y`), and suppressed.
     """
     calendar = periods(inputs.dates(), freq)
     ends = calendar.select(date=calendar.period_end).distinct()
@@ -60,11 +60,13 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
     )
     cells = with_change(cells, by, LEVELS)
     cells = with_pct_ranks(cells, by, LEVELS, freq)
+    cells = with_range(cells, by, LEVELS, freq)
     columns = ["period_end", by, "lmv", "smv", "gross", "net", "equity", "gross_leverage",
                "net_leverage", "long_short_ratio", "net_to_gross", "weight_net", "weight_gross",
                "accounts", "top", "gross_leverage_change", "net_leverage_change",
                "gross_leverage_pct_rank_1y", "gross_leverage_pct_rank_5y",
-               "net_leverage_pct_rank_1y", "net_leverage_pct_rank_5y"]
+               "net_leverage_pct_rank_1y", "net_leverage_pct_rank_5y", "gross_leverage_low_1y",
+               "gross_leverage_high_1y", "net_leverage_low_1y", "net_leverage_high_1y"]
     values = [c for c in columns if c not in ("period_end", by, "accounts", "top")]
     published = suppress(cells.select(columns), by, size="gross", values=values, rule=rule)
     return published.order_by(["period_end", by])

@@ -68,3 +68,10 @@ def with_change(table: ibis.Table, group: str, columns: list[str]) -> ibis.Table
     window = ibis.window(group_by=group, order_by="period_end")
     return table.mutate(**{f"{c}_change": table[c] - table[c].lag().over(window) for c in columns})
 
+
+
+def with_range(table: ibis.Table, group: str, columns: list[str], freq: str) -> ibis.Table:
+    """Add `{column}_low_1y` and `{column}_high_1y`: the trailing year's range, current included."""
+    window = ibis.window(group_by=group, order_by="period_end", rows=(-(RANK_WINDOWS[freq][0] - 1), 0))
+    return table.mutate(**{name: expr for c in columns for name, expr in (
+        (f"{c}_low_1y", table[c].min().over(window)), (f"{c}_high_1y", table[c].max().over(window)))})

@@ -1,0 +1,124 @@
+"""The weekly report: golden text and JSON, sentences backed by facts, stories from data alone."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import smartmoney as sm
+from smartmoney.report import build, render_json, render_markdown, render_text
+from smartmoney.simulate import load_scenario
+from smartmoney.simulate.build import build as build_book
+
+pytestmark = pytest.mark.slow
+GOLDEN = Path(__file__).parent / "golden"
+
+
+@pytest.fixture(scope="module")
+def demo_report(demo_store):
+    return build(sm.open(demo_store), "2024-06-28")
+
+
+def _numbers_close(left, right, path="$"):
+    if isinstance(left, float) or isinstance(right, float):
+        assert left == pytest.approx(right, rel=1e-9, abs=1e-9), path
+    elif isinstance(left, dict):
+        assert left.keys() == right.keys(), path
+        for key in left:
+            _numbers_close(left[key], right[key], f"{path}.{key}")
+    elif isinstance(left, list):
+        assert len(left) == len(right), path
+        for i, (a, b) in enumerate(zip(left, right)):
+            _numbers_close(a, b, f"{path}[{i}]")
+    else:
+        assert left == right, path
+
+
+def test_demo_report_matches_the_golden_text_and_json(demo_report, update_golden):
+    text, payload = render_text(demo_report), json.loads(render_json(demo_report))
+    payload.pop("store")
+    if update_golden:
+        (GOLDEN / "demo-report.txt").write_text(text)
+        (GOLDEN / "demo-report.json").write_text(json.dumps(payload, indent=1) + "\n")
+    assert text == (GOLDEN / "demo-report.txt").read_text(), "run pytest --update-golden after checking the diff"
+    _numbers_close(payload, json.loads((GOLDEN / "demo-report.json").read_text()))
+
+
+def test_every_sentence_is_backed_by_facts_of_the_book(demo_report, demo_store):
+    known = {fact.id: fact for fact in sm.open(demo_store).facts(as_of="2024-06-28")}
+    sentences = [*demo_report.headline, *(s for section in demo_report.sections for s in section.sentences)]
+    assert len(sentences) >= 15
+    for sentence in sentences:
+        assert sentence.facts, sentence.text
+        for fact in sentence.facts:
+            assert known[fact["id"]].value == pytest.approx(fact["value"]), fact["id"]
+
+
+def test_headline_states_the_planted_story_through_its_facts(demo_report):
+    cited = {fact["id"]: fact for sentence in demo_report.headline for fact in sentence.facts}
+    week = "W:2024-06-28"
+    assert cited[f"streak:hedge_funds:net_flow:book=all:{week}"]["n"] == 3
+    assert cited[f"driven_by:hedge_funds:net_flow:book=all:{week}"]["label"] == "long_sell"
+    assert cited[f"streak:hedge_funds:gross_leverage:book=all:{week}:change"]["n"] == 6
+    assert cited[f"breadth:hedge_funds:net_flow:sector=all:{week}:sold"]["n"] == 8
+    assert cited[f"since:hedge_funds:net_flow:sector=Materials:{week}"]["months"] == 5
+    assert 4.5 < cited[f"ratio:hedge_funds:net_flow:sector=Materials:{week}"]["value"] < 5.5
+    turn = next(s for s in demo_report.sections if s.key == "turn")
+    assert turn.title == "The turn: Materials"
+    assert "only Containers & Packaging was net sold" in turn.sentences[-1].text
+    assert [c.key for c in demo_report.charts] == ["leverage", "flows_by_component", "sector_heatmap",
+                                                   "turning_sector"]
+
+
+def test_markdown_has_every_section(demo_report):
+    text = render_markdown(demo_report)
+    for title in ("## Leverage", "## Global flows", "## Sectors", "## The turn: Materials",
+                  "## Single stocks vs macro products"):
+        assert title in text
+
+
+SCENARIOS = {
+    "energy-rally-2023": {
+        "streak:hedge_funds:net_flow:book=all:W:2023-11-17": {"n": 4, "direction": "bought"},
+        "streak:hedge_funds:gross_leverage:book=all:W:2023-11-17:change": {"n": 4, "direction": "up"},
+        "flow:hedge_funds:net_flow:sector=Energy:W:2023-11-17:bought:1": {"n": 1},
+        "record:hedge_funds:net_flow:sector=Health Care:W:2023-11-17": {"direction": "sold"},
+        "turn": "Health Care",
+    },
+    "financials-derisking-2023": {
+        "streak:hedge_funds:net_flow:book=all:W:2023-03-17": {"n": 2, "direction": "sold"},
+        "flow:hedge_funds:net_flow:sector=Financials:W:2023-03-17:sold:1": {"n": 1},
+        "record:hedge_funds:net_flow:sector=Consumer Staples:W:2023-03-17": {"direction": "bought"},
+        "turn": "Consumer Staples",
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_other_scenarios_tell_their_own_story(name, tmp_path, demo_report):
+    store = sm.Store.open(tmp_path / "store", create=True)
+    build_book(load_scenario(name), store, progress=False)
+    report = build(sm.open(store))
+    expected = dict(SCENARIOS[name])
+    turn = expected.pop("turn")
+    cited = {fact["id"]: fact for s in [*report.headline, *(x for sec in report.sections for x in sec.sentences)]
+             for fact in s.facts}
+    for fact_id, fields in expected.items():
+        assert fact_id in cited, f"{name}: the report does not state {fact_id}"
+        for field, value in fields.items():
+            assert cited[fact_id][field] == value, (fact_id, field)
+    assert next(s for s in report.sections if s.key == "turn").title == f"The turn: {turn}"
+    assert render_text(report).splitlines()[3:] != render_text(demo_report).splitlines()[3:]
+
+
+def test_the_report_code_never_touches_the_scenario(demo_store):
+    script = (f"import sys, smartmoney as sm; from smartmoney.report import build, render_text; "
+              f"render_text(build(sm.open({str(demo_store.path)!r}))); "
+              f"bad = [m for m in sys.modules if m.startswith('smartmoney.simulate')]; "
+              f"sys.exit(f'report imported {{bad}}' if bad else 0)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
