@@ -5,7 +5,8 @@
     book.flows(by="sector", freq="W").to_pandas()
 
 Every method returns an Ibis table (`.to_pandas()`, `.to_polars()`, `.to_pyarrow()`), with
-disclosure control applied, as of a date when one is given.
+disclosure control applied, as of a date when one is given. A result is computed once per book,
+grouping, frequency and as-of date, and kept by the engine for the next question.
 """
 
 from __future__ import annotations
@@ -61,16 +62,17 @@ class Book:
     def exposure(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
         """Exposure and leverage per period_end and group (see `smartmoney.metrics.exposure`)."""
         self._check(by, freq)
-        return metrics.exposure(self.inputs(as_of), by=by, freq=freq, rule=self.disclosure)
+        inputs = self.inputs(as_of)
+        return inputs.cached(("exposure", by, freq), lambda: metrics.exposure(
+            inputs, by=by, freq=freq, rule=self.disclosure))
 
     def flows(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
         """Flows per period_end and group (see `smartmoney.metrics.flows`)."""
         self._check(by, freq)
         inputs = self.inputs(as_of)
-        gross = metrics.exposure(inputs, by=by, freq=freq, rule=self.disclosure).select(
-            "period_end", by, "gross")
-        return metrics.flows(inputs, by=by, freq=freq, use_trades=self.uses_trades,
-                             rule=self.disclosure, gross=gross)
+        gross = self.exposure(by=by, freq=freq, as_of=as_of).select("period_end", by, "gross")
+        return inputs.cached(("flows", by, freq), lambda: metrics.flows(
+            inputs, by=by, freq=freq, use_trades=self.uses_trades, rule=self.disclosure, gross=gross))
 
     def facts(self, as_of: str | dt.date | None = None) -> list:
         """The positioning facts about the last week up to `as_of` (smartmoney.facts.Fact)."""
