@@ -37,9 +37,11 @@ def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
     build(scenario, Store.open(tmp_path / "demo-store", create=True), progress=False)
     monkeypatch.chdir(tmp_path)
     blocks = _python_blocks("python.md")
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "docs/python.md", "exec"), namespace)
     printed = capsys.readouterr().out
     assert "gross_leverage" in printed and ":W:2024-06-28" in printed and "first_date" in printed
+    assert "Hedge fund positioning: week ending June 28, 2024" in printed
+    assert (tmp_path / "note.html").read_text().startswith("<!DOCTYPE html>")
