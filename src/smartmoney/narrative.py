@@ -105,9 +105,7 @@ class Facts:
                 continue
             if period == "W" and fact.period_end != self.week and kind != "k_of_n":
                 continue
-            if change is not None and fact.id.endswith(":change") != change and ":change:" not in fact.id:
-                continue
-            if change is False and ":change" in fact.id:
+            if change is not None and (":change" in fact.id) != change:
                 continue
             if all(getattr(fact, name) == value for name, value in fields.items()):
                 return fact
