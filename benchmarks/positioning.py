@@ -616,13 +616,19 @@ def main() -> None:
     report["wall_seconds"] = time.perf_counter() - started
     (OUT / f"report-{args.scale}.json").write_text(json.dumps(report, indent=1, default=str))
     write_results(report)
-    print(f"done in {report['wall_seconds']:,.0f} s; wrote {RESULTS}", flush=True)
+    print(f"done in {report['wall_seconds']:,.0f} s; wrote {results_file(args.scale)}", flush=True)
 
+
+
+def results_file(scale: str) -> Path:
+    """benchmarks/RESULTS.md for the full scale; the small one (a harness check) goes to out/."""
+    return RESULTS if scale == "full" else OUT / f"RESULTS-{scale}.md"
 
 
 def write_results(report: dict) -> None:
     """Create or update the "Positioning metrics" section of benchmarks/RESULTS.md."""
     m, mach, book = report["measurements"], report["machine"], report["book"]
+    with_cpu = all("cpu_seconds" in x for x in m.values())
     params = book["params"]
     rows = book["rows"]
     years = (dt.date.fromisoformat(params["end"]) - dt.date.fromisoformat(params["start"])).days / 365.25
@@ -660,17 +666,18 @@ def write_results(report: dict) -> None:
     lines += [f"Work measured: weekly flows (`by=\"sector\", freq=\"W\"`) and weekly exposure by "
               f"sector, to Arrow; median of {report['runs']} runs, each in a fresh process; peak RSS "
               "is the child's VmHWM (about 0.1-0.3 GiB of it is the interpreter and imports).", "",
-              "| what | rows | median s | runs (s) | x hand-written SQL | pandas / this | peak RSS GiB | CPU s |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "| what | rows | median s | runs (s) | x hand-written SQL | pandas / this | peak RSS GiB |"
+              + (" CPU s |" if with_cpu else ""),
+              "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if with_cpu else "")]
 
     def row(label, key, n_rows, ref_sql=None, ref_pandas=None):
         x = m[key]
         ratio = f"{x['seconds'] / ref_sql:.2f}" if ref_sql else ""
         speed = f"{ref_pandas / x['seconds']:.1f}" if ref_pandas else ""
         runs = ", ".join(f"{r:.1f}" for r in x["runs"])
-        cpu = f"{x['cpu_seconds']:.1f}" if "cpu_seconds" in x else "n/a"
+        cpu = f" {x['cpu_seconds']:.1f} |" if with_cpu else ""
         return (f"| {label} | {n_rows:,} | {x['seconds']:.2f} | {runs} | {ratio} | {speed} | "
-                f"{gib(x['peak_rss_gib'])} | {cpu} |")
+                f"{gib(x['peak_rss_gib'])} |{cpu}")
 
     n = rows["positions"]
     lines += [row("scan floor: DuckDB `sum(quantity)`", "scan", n, sql),
@@ -711,7 +718,8 @@ def write_results(report: dict) -> None:
                   "figures the targets refer to._"]
     lines.append("")
     text = "\n".join(lines)
-    old = RESULTS.read_text() if RESULTS.is_file() else "# Benchmark results\n\n"
+    target = results_file(report["scale"])
+    old = target.read_text() if target.is_file() else "# Benchmark results\n\n"
     start = old.find(SECTION)
     if start < 0:
         new = old.rstrip("\n") + "\n\n" + text
@@ -723,7 +731,7 @@ def write_results(report: dict) -> None:
         if analysis >= 0:
             text = text + "\n" + section[analysis:].rstrip("\n") + "\n"
         new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "")
-    RESULTS.write_text(new)
+    target.write_text(new)
 
 
 if __name__ == "__main__":

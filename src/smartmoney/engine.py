@@ -7,6 +7,7 @@ tables included (with their schema), so metric expressions never special-case a 
 
 from __future__ import annotations
 
+import os
 import tempfile
 from functools import cache
 
@@ -29,17 +30,19 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
     engine
         "duckdb" (default) or "spark" (the Ibis pyspark backend; needs the `spark` extra).
     memory_limit, threads
-        DuckDB settings, e.g. memory_limit="6GB"; DuckDB spills to disk beyond the limit.
+        DuckDB settings, e.g. memory_limit="6GB"; DuckDB spills to disk beyond the limit. The
+        default limit is a fifth of the machine's memory (`DEFAULT_MEMORY_SHARE`), so that a
+        book larger than memory spills instead of exhausting the machine.
     """
     if engine == "duckdb":
         backend = ibis.duckdb.connect()
         backend.raw_sql("SET enable_progress_bar = false")
-        if memory_limit:
-            # Past the limit DuckDB spills to disk; an in-memory database needs a folder for it.
-            spill = tempfile.mkdtemp(prefix="smartmoney-spill-")
-            backend.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit)}'")
-            backend.raw_sql(f"SET temp_directory = '{spill}'")
-            backend.raw_sql("SET preserve_insertion_order = false")
+        # Past the limit DuckDB spills to disk; an in-memory database needs a folder for it.
+        spill = tempfile.TemporaryDirectory(prefix="smartmoney-spill-")
+        backend.smartmoney_spill = spill              # removed with the connection
+        backend.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit or default_memory_limit())}'")
+        backend.raw_sql(f"SET temp_directory = '{spill.name}'")
+        backend.raw_sql("SET preserve_insertion_order = false")
         if threads:
             backend.raw_sql(f"SET threads = {int(threads)}")
     elif engine == "spark":
@@ -56,6 +59,15 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         else:
             backend.create_view(name, ibis.memtable(arrow_schema(table).empty_table()))
     return backend
+
+
+DEFAULT_MEMORY_SHARE = 0.2
+
+
+def default_memory_limit() -> str:
+    """A fifth of the machine's physical memory, in MB (e.g. '4820MB' on 24 GiB)."""
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return f"{max(512, int(total * DEFAULT_MEMORY_SHARE / 2**20))}MB"
 
 
 _SPARK_TYPES = {"string": "STRING", "enum": "STRING", "date": "DATE", "float": "DOUBLE"}
