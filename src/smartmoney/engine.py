@@ -8,7 +8,9 @@ tables included (with their schema), so metric expressions never special-case a 
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import weakref
 from functools import cache
 
 import ibis
@@ -38,10 +40,10 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         backend = ibis.duckdb.connect()
         backend.raw_sql("SET enable_progress_bar = false")
         # Past the limit DuckDB spills to disk; an in-memory database needs a folder for it.
-        spill = tempfile.TemporaryDirectory(prefix="smartmoney-spill-")
-        backend.smartmoney_spill = spill              # removed with the connection
+        spill = tempfile.mkdtemp(prefix="smartmoney-spill-")
+        weakref.finalize(backend, shutil.rmtree, spill, True)    # removed with the connection
         backend.raw_sql(f"SET memory_limit = '{_checked_size(memory_limit or default_memory_limit())}'")
-        backend.raw_sql(f"SET temp_directory = '{spill.name}'")
+        backend.raw_sql(f"SET temp_directory = '{spill}'")
         backend.raw_sql("SET preserve_insertion_order = false")
         if threads:
             backend.raw_sql(f"SET threads = {int(threads)}")
