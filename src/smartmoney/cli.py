@@ -171,6 +171,8 @@ def simulate(
 
 
 EngineOption = Annotated[str, typer.Option(help="duckdb (default) or spark.")]
+KOption = Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")]
+POption = Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Use only data knowable on this date.")]
 
 
@@ -185,8 +187,8 @@ def metrics(
     engine: EngineOption = "duckdb",
     format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
-    k: Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")] = 5,
-    p: Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")] = 50.0,
+    k: KOption = 5,
+    p: POption = 50.0,
     last: Annotated[int, typer.Option(help="Rows shown in the table format (0 = all).")] = 20,
     memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 6GB; "
                                                      "DuckDB spills to disk beyond it.")] = None,
@@ -251,8 +253,8 @@ def facts(
     as_of: AsOfOption = None,
     engine: EngineOption = "duckdb",
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
-    k: Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")] = 5,
-    p: Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")] = 50.0,
+    k: KOption = 5,
+    p: POption = 50.0,
 ) -> None:
     """The positioning facts about the last week up to --as-of, each with its id."""
     import smartmoney as sm
@@ -284,8 +286,8 @@ def report(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
     html_out: Annotated[Path | None, typer.Option("--html-out", help="Also write the HTML here.")] = None,
     json_out: Annotated[Path | None, typer.Option("--json-out", help="Also write the JSON here.")] = None,
-    k: Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")] = 5,
-    p: Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")] = 50.0,
+    k: KOption = 5,
+    p: POption = 50.0,
 ) -> None:
     """The weekly positioning note: headline, leverage, flows, sectors, the turn, macro."""
     import smartmoney as sm

@@ -211,7 +211,7 @@ def validate(batch: Batch, known: dict[str, set[str]]) -> Validated:
         reasons.add(wrong, "quantity sign does not match side '{}' (buys and covers are > 0, "
                     "sells and short sales < 0)", typed["side"])
     if "trade_id" in typed:
-        typed["trade_id"] = typed["trade_id"].fillna(_derived_trade_ids(raw, typed))
+        typed["trade_id"] = typed["trade_id"].fillna(_derived_trade_ids(typed))
     if table.name == "securities":
         typed = _check_gics(reasons, typed)
     _check_duplicates(reasons, table, typed, rows)
@@ -234,7 +234,7 @@ def validate(batch: Batch, known: dict[str, set[str]]) -> Validated:
     return Validated(accepted=accepted, rejects=all_rejects)
 
 
-def _derived_trade_ids(raw: pd.DataFrame, typed: pd.DataFrame) -> pd.Series:
+def _derived_trade_ids(typed: pd.DataFrame) -> pd.Series:
     """A trade id from the row's content and its occurrence among identical rows.
 
     Re-ingesting the same file yields the same ids, so the ingest stays idempotent.

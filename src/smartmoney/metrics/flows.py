@@ -85,7 +85,7 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
         accounts=(per_account.gross_traded > 0).cast("int64").sum(),
         top=per_account.gross_traded.max())
     grid = calendar.select("period_end").distinct().cross_join(cells.select(by).distinct())
-    cells = grid.left_join(cells, ["period_end", by]).drop(f"period_end_right", f"{by}_right")
+    cells = grid.left_join(cells, ["period_end", by]).drop("period_end_right", f"{by}_right")
     cells = cells.mutate(**{c: cells[c].fill_null(0.0) for c in (*COMPONENTS, "gross_traded", "top")},
                          accounts=cells.accounts.fill_null(0))
     cells = cells.mutate(
