@@ -241,3 +241,31 @@ def _ink(image) -> tuple[int, float]:
     colors = image.getcolors(maxcolors=image.width * image.height)
     white = sum(count for count, rgb in colors if min(rgb) >= 250)
     return len(colors), 1 - white / (image.width * image.height)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_the_demo_report_draws_every_chart_in_chromium(tmp_path, demo_store):
+    """The real note of the default book, end to end: built, rendered, opened, drawn."""
+    if not chromium_available():
+        pytest.skip(f"{CHROMIUM} is missing (`make env` installs Debian's chromium)")
+    import smartmoney as sm
+    from smartmoney.report import build
+
+    report = build(sm.open(demo_store), "2024-06-28")
+    page_file = tmp_path / "demo-report.html"
+    page_file.write_text(render_html(report), encoding="utf-8")
+    with open_page(page_file.as_uri(), tmp_path / "profile") as (page, log):
+        page.wait_for_selector(f'body[data-plots-ready="{len(report.charts)}"]')
+        marks = {chart.key: page.eval_on_selector(f'[data-chart="{chart.key}"] .js-plotly-plot', _MARKS_JS)
+                 for chart in report.charts}
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "demo_report_html.png"), full_page=True)
+        headline = page.inner_text("body")
+    assert log.errors == [] and log.blocked_requests == []
+    assert [c.key for c in report.charts] == ["leverage", "flows_by_component", "sector_heatmap", "turning_sector"]
+    assert marks["leverage"]["bands"] == 2 and marks["leverage"]["lines"] >= 2
+    assert marks["flows_by_component"]["bars"] == 4 * 26
+    assert marks["sector_heatmap"]["cellText"] >= 11 * 12 - 12       # a cell may be blank (suppressed)
+    assert marks["turning_sector"]["bars"] == 4                       # the four Materials industries
+    assert "3rd week in a row" in headline and "Materials" in headline
