@@ -204,7 +204,8 @@ def metrics(
         if format == "parquet" and out_file is None:
             raise ValueError("--format parquet needs --out FILE.parquet")
         book = sm.open(store, engine=engine, k=k, p=p, memory_limit=memory_limit)
-        frame = getattr(book, family)(by=by, freq=freq, as_of=as_of).to_pandas()
+        with err.status(f"Computing {family} by {by}..."):
+            frame = getattr(book, family)(by=by, freq=freq, as_of=as_of).to_pandas()
     except USER_ERRORS as error:
         _fail(error)
     _emit(frame, format, out_file, last)
@@ -262,7 +263,8 @@ def facts(
     try:
         if format not in ("table", "json"):
             raise ValueError(f"unknown format {format!r}; choose table or json")
-        found = sm.open(store, engine=engine, k=k, p=p).facts(as_of=as_of)
+        with err.status("Computing the facts..."):
+            found = sm.open(store, engine=engine, k=k, p=p).facts(as_of=as_of)
     except USER_ERRORS as error:
         _fail(error)
     if format == "json":
@@ -299,7 +301,8 @@ def report(
     try:
         if format not in renderers:
             raise ValueError(f"unknown format {format!r}; choose text, md, json or html")
-        built = reports.build(sm.open(store, engine=engine, k=k, p=p), as_of)
+        with err.status("Computing flows, exposure and facts for the weekly note..."):
+            built = reports.build(sm.open(store, engine=engine, k=k, p=p), as_of)
     except USER_ERRORS as error:
         _fail(error)
     text = renderers[format](built)
