@@ -234,3 +234,12 @@ def test_export_round_trips(store, tmp_path):
     assert again.columns.tolist() == ["date", "account_id", "security_id", "quantity", "available_from"]
     assert again["date"].iloc[0] == "2024-06-03"
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out.parquet"), store.read("positions"))
+
+
+def test_columns_outside_the_table_are_ignored_and_reported(store, tmp_path):
+    path = _write(tmp_path / "p.csv", "date,account_id,security_id,quantity,desk_note\n"
+                  "2024-06-28,F1,AAPL,10,hello\n")
+    report = _ingest_one(store, "positions", path)
+    assert (report.accepted, report.ignored_columns) == (1, ["desk_note"])
+    assert store.read("positions").columns.tolist() == ["date", "account_id", "security_id", "quantity",
+                                                        "available_from"]

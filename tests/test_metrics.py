@@ -115,10 +115,6 @@ def test_trades_replace_position_changes_when_present(tmp_path):
     assert (day.long_sell, day.long_buy) == (840.0, 285.0)
 
 
-def _random_book(draw_book):
-    return draw_book
-
-
 @st.composite
 def books(draw):
     """Small random books: sign flips, closes, missing prices, accounts entering and leaving."""

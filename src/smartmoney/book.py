@@ -31,11 +31,11 @@ class BookError(ValueError):
 class Book:
     """A store seen through one engine, with one disclosure rule."""
 
-    def __init__(self, store: Store, *, engine: str = "duckdb", disclosure: Disclosure = Disclosure(),
+    def __init__(self, store: Store, *, engine: str = "duckdb", disclosure: Disclosure | None = None,
                  memory_limit: str | None = None):
         self.store = store
         self.engine = engine
-        self.disclosure = disclosure
+        self.disclosure = disclosure or Disclosure()
         self.backend = connect(store, engine, memory_limit=memory_limit)
         self._inputs: dict[dt.date | None, Inputs] = {}
 

@@ -179,10 +179,7 @@ class Store:
         reports = []
         with self.transaction() as tx:
             for path, digest in digests.items():
-                for batch in reader.read(path):
-                    report = tx.ingest_batch(batch, digest=digest)
-                    report.ignored_columns = list(getattr(reader, "ignored_columns", []))
-                    reports.append(report)
+                reports += [tx.ingest_batch(batch, digest=digest) for batch in reader.read(path)]
         return reports
 
     def export(self, table: str, out: str | Path) -> int:
@@ -251,7 +248,7 @@ class Transaction:
         counts = self.write(batch.table.name, result.accepted)
         read = len(batch.raw) + len(batch.rejects)
         report = IngestReport(batch.file, batch.table.name, read, len(result.accepted),
-                              len(result.rejects), counts, rejects=result.rejects)
+                              len(result.rejects), counts, batch.ignored_columns, result.rejects)
         rejects_changed = self._keep_rejects(result.rejects, digest or batch.file)
         if rejects_changed or counts.inserted or counts.updated or counts.deleted:
             self.manifest["ingests"].append({

@@ -37,6 +37,7 @@ class Batch:
     raw: pd.DataFrame
     rows: np.ndarray
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
+    ignored_columns: list[str] = field(default_factory=list)
 
 
 @dataclass

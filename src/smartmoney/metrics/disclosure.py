@@ -27,9 +27,6 @@ class Disclosure:
             raise ValueError(f"disclosure needs k >= 1 and 0 < p <= 100 (got k={self.k}, p={self.p})")
 
 
-OFF = Disclosure(k=1, p=100.0)
-
-
 def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
              rule: Disclosure) -> ibis.Table:
     """Mark and blank the cells the rule forbids.

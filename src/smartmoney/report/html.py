@@ -243,7 +243,7 @@ def _line(fig: go.Figure, chart: Chart) -> None:
         fig.add_scatter(x=_values(rows[chart.x]), y=rows[chart.y], mode="lines", name=label,
                         legendgroup=label, line={"width": 2.2, "color": color})
     fig.update_layout(hovermode="x unified", height=380)
-    _axis_titles(fig, chart, chart.x_label or _label(chart.x), chart.y_label or _label(chart.y))
+    _axis_titles(fig, chart.x_label or _label(chart.x), chart.y_label or _label(chart.y))
 
 
 def _stacked_bar(fig: go.Figure, chart: Chart) -> None:
@@ -260,7 +260,7 @@ def _stacked_bar(fig: go.Figure, chart: Chart) -> None:
                         mode="lines+markers", line={"color": INK, "width": 2},
                         marker={"size": 5, "color": INK})
     fig.update_layout(barmode="relative", bargap=0.25, hovermode="x unified", height=400)
-    _axis_titles(fig, chart, chart.x_label or _label(chart.x), chart.y_label or _label(chart.y))
+    _axis_titles(fig, chart.x_label or _label(chart.x), chart.y_label or _label(chart.y))
 
 
 def _heatmap(fig: go.Figure, chart: Chart) -> None:
@@ -287,7 +287,7 @@ def _heatmap(fig: go.Figure, chart: Chart) -> None:
     fig.update_xaxes(showgrid=False, showline=False)
     if not _is_dates(data[chart.x]) and not pd.api.types.is_numeric_dtype(data[chart.x]):
         fig.update_xaxes(type="category")
-    _axis_titles(fig, chart, chart.x_label or _label(chart.x),
+    _axis_titles(fig, chart.x_label or _label(chart.x),
                  chart.y_label or _label(rows_key))
 
 
@@ -327,7 +327,7 @@ def _bar(fig: go.Figure, chart: Chart) -> None:
                       margin={"l": 200, "t": 84 if chart.series else 70})
     fig.update_yaxes(showgrid=False, ticks="", type="category", automargin=True)
     fig.update_xaxes(zeroline=True, zerolinewidth=1.2)
-    _axis_titles(fig, chart, value_title or _label(value), category_title or _label(category))
+    _axis_titles(fig, value_title or _label(value), category_title or _label(category))
 
 
 _TRACES: dict[str, Callable[[go.Figure, Chart], None]] = {
@@ -343,7 +343,7 @@ def _by_series(chart: Chart):
         yield name, chart.data[chart.data[chart.series] == name]
 
 
-def _axis_titles(fig: go.Figure, chart: Chart, x_title: str, y_title: str) -> None:
+def _axis_titles(fig: go.Figure, x_title: str, y_title: str) -> None:
     fig.update_xaxes(title_text=escape(x_title))
     fig.update_yaxes(title_text=escape(y_title))
 

@@ -33,7 +33,6 @@ class TableFile:
         self.table = table
         self.name = table.name
         self.description = f"{table.name} rows as CSV or Parquet: {', '.join(table.column_names)}"
-        self.ignored_columns: list[str] = []
 
     def read(self, path: Path) -> Iterator[Batch]:
         path = Path(path)
@@ -48,7 +47,8 @@ class TableFile:
         else:
             raw, rows, rejects = self._read_csv(path, head)
         self._check_columns(path, list(raw.columns))
-        yield Batch(self.table, str(path), raw, rows, rejects)
+        ignored = [c for c in raw.columns if c not in self.table.column_names]
+        yield Batch(self.table, str(path), raw, rows, rejects, ignored)
 
     def _check_columns(self, path: Path, columns: list[str]) -> None:
         missing = [c.name for c in self.table.columns
@@ -61,7 +61,6 @@ class TableFile:
         duplicated = sorted({c for c in columns if columns.count(c) > 1})
         if duplicated:
             raise FileError(path, f"column {', '.join(duplicated)} appears twice in the header", row=1)
-        self.ignored_columns = [c for c in columns if c not in self.table.column_names]
 
     def _read_csv(self, path: Path, head: bytes) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
         if b"\x00" in head:
