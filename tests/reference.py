@@ -133,3 +133,65 @@ def exposure(positions, prices, equity, securities, accounts, *, by: str, freq: 
                      100 * (lmv - smv) / book_equity, 100 * (lmv + smv) / book_equity))
     return pd.DataFrame(rows, columns=["period_end", by, "lmv", "smv", "gross", "net", "equity",
                                        "gross_leverage", "net_leverage"])
+
+
+# --- retail identification (the twin of smartmoney.identify) ---
+
+def _bjzz(cents_part: pd.Series) -> pd.Series:
+    return pd.Series(np.select([(cents_part > 0) & (cents_part < 40), (cents_part > 60) & (cents_part < 100)],
+                               [-1, 1], 0), index=cents_part.index)
+
+
+def classify_prints(ticks: pd.DataFrame, quotes: pd.DataFrame | None, method: str) -> pd.DataFrame:
+    """Off-exchange sub-penny prints with their side, by a row-by-row reading of DESIGN.md."""
+    units = (ticks["price"] * 10_000).round().astype("int64")
+    cents_part = units % 100
+    candidates = ticks[(ticks["exchange"] == "D") & (cents_part != 0)].copy()
+    candidates["cents_part"] = cents_part[candidates.index]
+    if method == "bjzz":
+        candidates["side"] = _bjzz(candidates["cents_part"])
+        return candidates
+    prints = candidates.reset_index().sort_values("ts", kind="stable")
+    book = quotes.sort_values(["ts", "seq"], kind="stable")[["date", "symbol", "ts", "bid", "ask"]]
+    joined = pd.merge_asof(prints, book, on="ts", by=["date", "symbol"], direction="backward",
+                           allow_exact_matches=True).set_index("index").loc[candidates.index]
+    sides = []
+    for row in joined.itertuples():
+        if pd.isna(row.bid):
+            sides.append(0)
+            continue
+        bid, ask, price = round(row.bid * 10_000), round(row.ask * 10_000), round(row.price * 10_000)
+        spread = ask - bid
+        if spread == 100 and (price < bid or price > ask):
+            sides.append(int(_bjzz(pd.Series([row.cents_part])).iloc[0]))
+        elif price > bid + 0.6 * spread:
+            sides.append(1)
+        elif price < bid + 0.4 * spread:
+            sides.append(-1)
+        else:
+            sides.append(0)
+    candidates["side"] = sides
+    return candidates
+
+
+def identify(ticks: pd.DataFrame, quotes: pd.DataFrame | None, method: str) -> pd.DataFrame:
+    """Retail buys and sells per (date, symbol), as smartmoney.identify.identify."""
+    signed = classify_prints(ticks, quotes, method)
+    units = (ticks["price"] * 10_000).round().astype("int64")
+    counts = ticks.assign(off=ticks["exchange"] == "D",
+                          sub=(ticks["exchange"] == "D") & (units % 100 != 0)).groupby(
+        ["date", "symbol"]).agg(trades=("price", "size"), offexchange_trades=("off", "sum"),
+                                subpenny_trades=("sub", "sum"))
+    signed = signed.assign(usd=signed["price"] * signed["size"])
+    out = counts.copy()
+    for name, side in (("buy", 1), ("sell", -1)):
+        mine = signed[signed["side"] == side].groupby(["date", "symbol"])
+        out[f"retail_{name}_trades"] = mine.size().reindex(out.index, fill_value=0)
+        out[f"retail_{name}_shares"] = mine["size"].sum().reindex(out.index, fill_value=0.0)
+        out[f"retail_{name}_usd"] = mine["usd"].sum().reindex(out.index, fill_value=0.0)
+    for unit in ("trades", "shares", "usd"):
+        buy, sell = out[f"retail_buy_{unit}"], out[f"retail_sell_{unit}"]
+        out[f"imbalance_{unit}"] = ((buy - sell) / (buy + sell)).where(buy + sell > 0)
+    classified = out["retail_buy_trades"] + out["retail_sell_trades"]
+    out["classified_share"] = (classified / out["offexchange_trades"]).where(out["offexchange_trades"] > 0)
+    return out.reset_index()

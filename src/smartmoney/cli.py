@@ -211,6 +211,40 @@ def metrics(
     _emit(frame, format, out_file, last)
 
 
+retail_app = typer.Typer(no_args_is_help=True, help="Retail trades identified on a tape.")
+app.add_typer(retail_app, name="retail")
+
+
+@retail_app.command("identify")
+def retail_identify(
+    store: StoreOption,
+    method: Annotated[str, typer.Option(help="bjzz or quote_midpoint (needs quotes).")] = "bjzz",
+    date: Annotated[str | None, typer.Option(help="Only this trading day (YYYY-MM-DD).")] = None,
+    write: Annotated[bool, typer.Option("--write", help="Also upsert the result into retail_flows.")] = False,
+    engine: EngineOption = "duckdb",
+    format: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write to this file.")] = None,
+) -> None:
+    """Retail buys and sells per symbol and day from the store's `ticks` (and `quotes`)."""
+    from smartmoney.engine import connect
+    from smartmoney.identify import identify, tape_warnings, write_retail_flows
+
+    try:
+        if format not in ("table", "csv", "json", "parquet"):
+            raise ValueError(f"unknown format {format!r}; choose table, csv, json or parquet")
+        opened = Store.open(store)
+        with err.status(f"Classifying prints ({method})..."):
+            frame = identify(connect(opened, engine), method, date=date).to_pandas()
+        for warning in tape_warnings(frame):
+            err.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+        report = write_retail_flows(opened, frame, method) if write else None
+    except USER_ERRORS as error:
+        _fail(error)
+    _emit(frame, format, out_file, last=20)
+    if report is not None:
+        _print_reports([report])
+
+
 def _emit(frame: pd.DataFrame, format: str, out_file: Path | None, last: int) -> None:
     dates = frame.select_dtypes("datetime").columns
     frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates})

@@ -72,7 +72,8 @@ def default_memory_limit() -> str:
     return f"{max(512, int(total * DEFAULT_MEMORY_SHARE / 2**20))}MB"
 
 
-_SPARK_TYPES = {"string": "STRING", "enum": "STRING", "date": "DATE", "float": "DOUBLE"}
+_SPARK_TYPES = {"string": "STRING", "enum": "STRING", "date": "DATE", "timestamp": "TIMESTAMP_NTZ",
+                "float": "DOUBLE", "integer": "BIGINT"}
 
 
 def _register_spark(name: str, files: list[str], table) -> None:

@@ -18,7 +18,7 @@ TRADE_SIDES = ("long_buy", "long_sell", "short_sale", "short_cover")
 class Column:
     """One column of a canonical table.
 
-    kind is one of: string, date, float, enum. `sign` constrains numbers: "positive" (> 0),
+    kind is one of: string, date, timestamp, float, integer, enum. `sign` constrains numbers: "positive" (> 0),
     "non_negative" (>= 0), "non_zero" (!= 0) or None. `values` lists an enum's allowed values.
     `default_from` names a column whose value fills this one when the input leaves it out.
     """
@@ -162,20 +162,63 @@ RETAIL_FLOWS = Table(
         Column("security_id", "string", "Security."),
         Column("retail_buy_usd", "float", "Retail buy turnover, USD.", sign="non_negative"),
         Column("retail_sell_usd", "float", "Retail sell turnover, USD.", sign="non_negative"),
+        Column("retail_buy_shares", "float", "Retail shares bought (tape-derived rows).",
+               required=False, sign="non_negative"),
+        Column("retail_sell_shares", "float", "Retail shares sold (tape-derived rows).",
+               required=False, sign="non_negative"),
+        Column("retail_buy_trades", "integer", "Retail buy trades (tape-derived rows).",
+               required=False, sign="non_negative"),
+        Column("retail_sell_trades", "integer", "Retail sell trades (tape-derived rows).",
+               required=False, sign="non_negative"),
     ),
     key=("date", "security_id"),
     partition="date",
     references={"security_id": "securities"},
 )
 
+TICKS = Table(
+    "ticks",
+    "Trade prints from a tape, for retail identification. Times are exchange local time (ET).",
+    (
+        Column("date", "date", "Trading day of the print (from ts)."),
+        Column("symbol", "string", "Ticker as the tape writes it."),
+        Column("ts", "timestamp", "Time of the print, exchange local time (ET), to the microsecond."),
+        Column("seq", "integer", "Order among prints of the same symbol and ts in the input (from 0).",
+               sign="non_negative"),
+        Column("price", "float", "Trade price, USD (sub-penny digits kept).", sign="positive"),
+        Column("size", "float", "Shares traded.", sign="positive"),
+        Column("exchange", "string", "Venue code; D is off-exchange (FINRA ADF/TRF)."),
+        Column("conditions", "string", "Sale condition codes as the tape gives them.", required=False),
+    ),
+    key=("date", "symbol", "ts", "seq"),
+    partition="date",
+)
+
+QUOTES = Table(
+    "quotes",
+    "National best bid and offer (NBBO) updates, for the quote-midpoint retail rule.",
+    (
+        Column("date", "date", "Trading day of the quote (from ts)."),
+        Column("symbol", "string", "Ticker as the tape writes it."),
+        Column("ts", "timestamp", "Time the quote took effect, exchange local time (ET)."),
+        Column("seq", "integer", "Order among quotes of the same symbol and ts in the input (from 0).",
+               sign="non_negative"),
+        Column("bid", "float", "Best bid, USD.", sign="positive"),
+        Column("ask", "float", "Best offer, USD; not below the bid.", sign="positive"),
+    ),
+    key=("date", "symbol", "ts", "seq"),
+    partition="date",
+)
+
 TABLES: dict[str, Table] = {
     table.name: table
-    for table in (SECURITIES, ACCOUNTS, POSITIONS, TRADES, PRICES, EQUITY, RETAIL_FLOWS)
+    for table in (SECURITIES, ACCOUNTS, POSITIONS, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
+                  QUOTES)
 }
 
 # What `ingest` fills first: reference tables before the tables that point at them.
 INGEST_ORDER = ("securities", "accounts", "prices", "equity", "positions", "trades",
-                "retail_flows")
+                "retail_flows", "ticks", "quotes")
 
 
 _RULES = {"positive": "> 0", "non_negative": ">= 0", "non_zero": "!= 0"}

@@ -26,7 +26,7 @@ import json
 import os
 import uuid
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +42,8 @@ MANIFEST = "_manifest.json"
 LOCK = "_lock"
 REJECTS_DIR = "_rejects"
 FORMAT_VERSION = 1
-_ARROW_TYPES = {"string": pa.string(), "enum": pa.string(), "date": pa.date32(), "float": pa.float64()}
+_ARROW_TYPES = {"string": pa.string(), "enum": pa.string(), "date": pa.date32(),
+                "timestamp": pa.timestamp("us"), "float": pa.float64(), "integer": pa.int64()}
 REJECTS_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("table", pa.string()),
                             ("reason", pa.string()), ("record", pa.string())])
 
@@ -244,6 +245,8 @@ class Transaction:
     def ingest_batch(self, batch: Batch, *, digest: str | None = None) -> IngestReport:
         """Validate `batch`, upsert its good rows and keep its rejects."""
         known = {name: self.known_ids(name) for name in set(batch.table.references.values())}
+        if batch.by_ticker:
+            batch = self._resolve_tickers(batch)
         result = validate(batch, known)
         counts = self.write(batch.table.name, result.accepted)
         read = len(batch.raw) + len(batch.rejects)
@@ -257,6 +260,17 @@ class Transaction:
                 "accepted": report.accepted, "rejected": report.rejected, **asdict(counts)})
             self._changed = True
         return report
+
+    def _resolve_tickers(self, batch: Batch) -> Batch:
+        """security_id read from a ticker column: matched to securities.ticker; unknown
+        tickers stay as they are, for validation to reject as unknown securities."""
+        securities = _read_files(self.store.files("securities", self.manifest),
+                                 arrow_schema(TABLES["securities"]), ["security_id", "ticker"])
+        by_ticker = dict(zip(securities["ticker"], securities["security_id"]))
+        tickers = batch.raw["security_id"]
+        raw = batch.raw.assign(security_id=tickers.map(
+            lambda t: by_ticker.get(t.strip(), t) if isinstance(t, str) else t))
+        return replace(batch, raw=raw, by_ticker=False)
 
     def write(self, table_name: str, frame: pd.DataFrame) -> WriteCounts:
         """Upsert already validated rows of a table, one partition at a time."""
@@ -370,6 +384,10 @@ def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
         values = frame[column.name]
         if pa.types.is_date32(column.type):
             arrays.append(pa.array(values.to_numpy().astype("datetime64[D]"), type=pa.date32()))
+        elif pa.types.is_timestamp(column.type):
+            arrays.append(pa.array(values.to_numpy().astype("datetime64[us]"), type=column.type))
+        elif pa.types.is_int64(column.type):
+            arrays.append(pa.array(pd.array(values, dtype="Int64"), type=pa.int64()))
         elif pa.types.is_float64(column.type):
             arrays.append(pa.array(values.to_numpy(dtype="float64", na_value=np.nan),
                                    type=pa.float64(), from_pandas=True))

@@ -20,6 +20,7 @@ from smartmoney.taxonomy.calendar import trading_day_index
 
 REJECT_COLUMNS = ["file", "row", "table", "reason", "record"]
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"
 _ARROW_STRING = pd.ArrowDtype(pa.string())
 _SIDE_SIGN = {"long_buy": 1, "short_cover": 1, "long_sell": -1, "short_sale": -1}
 
@@ -38,6 +39,7 @@ class Batch:
     rows: np.ndarray
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     ignored_columns: list[str] = field(default_factory=list)
+    by_ticker: bool = False  # security_id holds tickers, to match against securities.ticker
 
 
 @dataclass
@@ -102,6 +104,26 @@ def _parse_column(reasons: _Reasons, table: Table, name: str, text: pd.Series,
         if name == "date":
             off_calendar = parsed.notna() & ~parsed.isin(trading_day_index())
             reasons.add(off_calendar, name + ": {:%Y-%m-%d (%A)} is not an NYSE trading day", parsed)
+        return parsed
+    if column.kind == "timestamp":
+        if pd.api.types.is_datetime64_any_dtype(text):
+            return text.astype("datetime64[us]")
+        well_formed = text.str.match(_ISO_TIMESTAMP).fillna(False).astype(bool)
+        parsed = pd.to_datetime(text.where(well_formed).astype(object), format="ISO8601",
+                                errors="coerce").astype("datetime64[us]")
+        reasons.add(text.notna() & parsed.isna(),
+                    name + ": '{}' is not a timestamp (YYYY-MM-DD HH:MM:SS[.ffffff])", text)
+        return parsed
+    if column.kind == "integer":
+        if pd.api.types.is_integer_dtype(text):
+            parsed = text.astype("Int64")
+        else:
+            number = pd.to_numeric(text.astype(object), errors="coerce")
+            whole = number.notna() & (number == np.floor(number)) & (number.abs() < 2**53)
+            reasons.add(text.notna() & ~whole, name + ": '{}' is not a whole number", text)
+            parsed = number.where(whole).astype("Int64")
+        if column.sign == "non_negative":
+            reasons.add(parsed.notna() & (parsed < 0), name + ": '{}' must be >= 0", text)
         return parsed
     if column.kind == "float":
         if pd.api.types.is_numeric_dtype(text):
@@ -206,6 +228,12 @@ def validate(batch: Batch, known: dict[str, set[str]]) -> Validated:
     if "available_from" in typed and "date" in typed:
         early = typed["available_from"] < typed["date"]
         reasons.add(early, "available_from is before date (a row cannot be known before it exists)")
+    if "ts" in typed and "date" in typed:
+        elsewhere = typed["ts"].notna() & (typed["ts"].dt.normalize() != typed["date"])
+        reasons.add(elsewhere, "ts {} is not on date {:%Y-%m-%d}", typed["ts"], typed["date"])
+    if "bid" in typed and "ask" in typed:
+        reasons.add(typed["ask"] < typed["bid"], "ask {} is below bid {} (a crossed quote)",
+                    typed["ask"], typed["bid"])
     if "side" in typed and "quantity" in typed:
         expected_sign = typed["side"].map(_SIDE_SIGN)
         wrong = expected_sign.notna() & (np.sign(typed["quantity"]) == -expected_sign)

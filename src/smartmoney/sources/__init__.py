@@ -10,9 +10,17 @@ from __future__ import annotations
 
 from smartmoney.schema import TABLES
 from smartmoney.sources.base import FileError, Source
+from smartmoney.sources.lean import LeanTicks
 from smartmoney.sources.tables import TableFile
+from smartmoney.sources.tapes import GENERIC_TAPES, RetailVendorFile
 
-SOURCES: dict[str, Source] = {name: TableFile(table) for name, table in TABLES.items()}
+SOURCES: dict[str, Source] = {
+    **{name: TableFile(table) for name, table in TABLES.items()},
+    **GENERIC_TAPES,
+    "retail_vendor": RetailVendorFile(),
+    "lean_trades": LeanTicks("trade"),
+    "lean_quotes": LeanTicks("quote"),
+}
 
 
 def source(kind: str) -> Source:

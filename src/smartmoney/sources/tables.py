@@ -27,7 +27,15 @@ _PARQUET_MAGIC = b"PAR1"
 
 
 class TableFile:
-    """A CSV or Parquet file holding rows of one canonical table."""
+    """A CSV or Parquet file holding rows of one canonical table.
+
+    Subclasses adapt near-canonical layouts: `aliases` renames input columns, `derived` names
+    table columns that `_derive` computes from the others instead of reading them.
+    """
+
+    aliases: dict[str, str] = {}
+    derived: tuple[str, ...] = ()
+    by_ticker = False
 
     def __init__(self, table: Table):
         self.table = table
@@ -46,13 +54,20 @@ class TableFile:
             raw, rows, rejects = self._read_parquet(path)
         else:
             raw, rows, rejects = self._read_csv(path, head)
+        raw = raw.rename(columns=lambda name: self.aliases.get(name.lower(), name))
         self._check_columns(path, list(raw.columns))
         ignored = [c for c in raw.columns if c not in self.table.column_names]
-        yield Batch(self.table, str(path), raw, rows, rejects, ignored)
+        yield Batch(self.table, str(path), self._derive(raw), rows, rejects, ignored,
+                    by_ticker=self.by_ticker)
+
+    def _derive(self, raw: pd.DataFrame) -> pd.DataFrame:
+        """The `derived` columns, computed from the others (none for a canonical file)."""
+        return raw
 
     def _check_columns(self, path: Path, columns: list[str]) -> None:
         missing = [c.name for c in self.table.columns
-                   if c.required and c.default_from is None and c.name not in columns]
+                   if c.required and c.default_from is None and c.name not in columns
+                   and c.name not in self.derived]
         if missing:
             shown = ",".join(columns)[:200]
             raise FileError(path, f"missing required column{'s' if len(missing) > 1 else ''} "
@@ -73,14 +88,14 @@ class TableFile:
             text = head[: error.start].decode("utf-8-sig")
         first_line = text.splitlines()[0] if text.splitlines() else ""
         header = [name.strip() for name in next(csv.reader(io.StringIO(first_line)))]
-        if not any(name in self.table.column_names for name in header):
+        if not any(self.aliases.get(name.lower(), name) in self.table.column_names for name in header):
             raise FileError(path, f"not a {self.table.name} CSV file: the first line "
                             f"{first_line[:120]!r} names none of its columns "
                             f"({', '.join(self.table.column_names)})", row=1)
-        arrow, bad_rows = _parse_csv(path, header, use_threads=True)
+        arrow, bad_rows = parse_csv(path, header, use_threads=True)
         if any(number is None for number, _, _ in bad_rows):
             # Multithreaded parsing does not number bad rows; read again on one thread.
-            arrow, bad_rows = _parse_csv(path, header, use_threads=False)
+            arrow, bad_rows = parse_csv(path, header, use_threads=False)
         raw = arrow.to_pandas(types_mapper=None).astype(object)
         raw = raw.where(raw.notna(), None)
         # pyarrow numbers an invalid row by its line in the file, the header included.
@@ -101,9 +116,12 @@ class TableFile:
         return raw, rows, pd.DataFrame(columns=REJECT_COLUMNS)
 
 
-def _parse_csv(path: Path, header: list[str], *, use_threads: bool
-               ) -> tuple[pa.Table, list[tuple[int | None, str, str]]]:
-    """Every field as text; rows with the wrong field count are set aside with their line."""
+def parse_csv(path: Path, header: list[str], *, use_threads: bool, skip_rows: int = 1,
+               data: bytes | None = None) -> tuple[pa.Table, list[tuple[int | None, str, str]]]:
+    """Every field as text; rows with the wrong field count are set aside with their line.
+
+    `data` is the file's content when it does not come from `path` itself (a zip member).
+    """
     bad_rows: list[tuple[int | None, str, str]] = []
 
     def set_aside(row: pacsv.InvalidRow) -> str:
@@ -113,8 +131,9 @@ def _parse_csv(path: Path, header: list[str], *, use_threads: bool
 
     try:
         arrow = pacsv.read_csv(
-            path,
-            read_options=pacsv.ReadOptions(use_threads=use_threads, column_names=header, skip_rows=1),
+            path if data is None else pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(use_threads=use_threads, column_names=header,
+                                           skip_rows=skip_rows),
             parse_options=pacsv.ParseOptions(invalid_row_handler=set_aside),
             convert_options=pacsv.ConvertOptions(
                 column_types={name: pa.string() for name in header},
