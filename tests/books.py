@@ -38,7 +38,7 @@ SMALL_SECURITIES = pd.DataFrame({
 
 
 def make_store(path, *, positions, prices, equity=None, accounts=None, securities=SMALL_SECURITIES,
-               trades=None):
+               trades=None, retail_flows=None):
     """A store from pandas frames, through the same validation as any input (no rejects allowed)."""
     import numpy as np
 
@@ -53,7 +53,8 @@ def make_store(path, *, positions, prices, equity=None, accounts=None, securitie
     store = Store.open(path, create=True)
     with store.transaction() as tx:
         for name, frame in [("securities", securities), ("accounts", accounts), ("prices", prices),
-                            ("equity", equity), ("positions", positions), ("trades", trades)]:
+                            ("equity", equity), ("positions", positions), ("trades", trades),
+                            ("retail_flows", retail_flows)]:
             if frame is None or frame.empty:
                 continue
             frame = frame.copy()

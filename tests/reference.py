@@ -195,3 +195,106 @@ def identify(ticks: pd.DataFrame, quotes: pd.DataFrame | None, method: str) -> p
     classified = out["retail_buy_trades"] + out["retail_sell_trades"]
     out["classified_share"] = (classified / out["offexchange_trades"]).where(out["offexchange_trades"] > 0)
     return out.reset_index()
+
+
+# --- retail flows, divergence and the event study (twins of smartmoney.metrics.retail / event_study) ---
+
+def _trailing_sd(values: np.ndarray, trailing: int = 52, min_periods: int = 8) -> np.ndarray:
+    """Per position i: the sample stdev of the `trailing` values before i (NaN when too few)."""
+    out = np.full(len(values), np.nan)
+    for i in range(len(values)):
+        window = values[max(0, i - trailing):i]
+        window = window[~np.isnan(window)]
+        if len(window) >= min_periods:
+            out[i] = np.std(window, ddof=1)
+    return out
+
+
+def retail_flows(retail: pd.DataFrame, securities: pd.DataFrame, *, by: str, freq: str,
+                 baskets: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Retail flows per period_end and group, zero-filled, with share_of_flow and sd units."""
+    ends = period_ends(sorted(retail.date.unique()), freq)
+    frame = retail.assign(period_end=retail.date.map(ends))
+    market = frame.assign(gross=frame.retail_buy_usd + frame.retail_sell_usd).groupby("period_end")["gross"].sum()
+    if by == "basket":
+        members = pd.DataFrame([(s, b) for b, ids in baskets.items() for s in ids], columns=["security_id", by])
+        frame = frame.merge(members, on="security_id")
+    elif by == "book":
+        frame[by] = "all"
+    else:
+        key, labels = group_of(by, securities, pd.DataFrame({"account_id": []}))
+        frame[by] = frame[key].map(labels)
+    cells = frame.groupby(["period_end", by])[["retail_buy_usd", "retail_sell_usd"]].sum()
+    grid = pd.MultiIndex.from_product([sorted(set(ends.values())), sorted(frame[by].unique())],
+                                      names=["period_end", by])
+    cells = cells.reindex(grid, fill_value=0.0).reset_index()
+    cells["retail_net"] = cells.retail_buy_usd - cells.retail_sell_usd
+    cells["retail_gross"] = cells.retail_buy_usd + cells.retail_sell_usd
+    cells["retail_imbalance"] = 100 * cells.retail_net / cells.retail_gross.replace(0, np.nan)
+    cells["share_of_flow"] = 100 * cells.retail_gross / cells.period_end.map(market)
+    cells["retail_net_sd"] = np.nan
+    for _, series in cells.groupby(by):
+        sd = _trailing_sd(series.retail_net.to_numpy())
+        cells.loc[series.index, "retail_net_sd"] = np.where(sd > 0, series.retail_net / sd, np.nan)
+    return cells.sort_values(["period_end", by], ignore_index=True)
+
+
+def divergence(hf: pd.DataFrame, retail: pd.DataFrame, *, by: str, windows=(1, 4, 13)) -> pd.DataFrame:
+    """Hedge funds vs retail per week, group and window, read from DESIGN.md row by row."""
+    hf = hf.assign(hf_net=hf.net_flow.where(~hf.suppressed.astype(bool)))
+    both = hf[["period_end", by, "hf_net"]].merge(retail[["period_end", by, "retail_net"]], on=["period_end", by])
+    rows = []
+    for group, series in both.sort_values("period_end").groupby(by):
+        hf_values, retail_values = series.hf_net.to_numpy(float), series.retail_net.to_numpy(float)
+        hf_sd, retail_sd = _trailing_sd(hf_values), _trailing_sd(retail_values)
+        for i, day in enumerate(series.period_end):
+            for weeks in windows:
+                if i + 1 < weeks:
+                    continue
+                hf_sum = hf_values[i + 1 - weeks:i + 1].sum()          # NaN when any week is suppressed
+                retail_sum = retail_values[i + 1 - weeks:i + 1].sum()
+                scale = np.sqrt(weeks)
+                hf_units = hf_sum / (hf_sd[i] * scale) if hf_sd[i] > 0 else np.nan
+                retail_units = retail_sum / (retail_sd[i] * scale) if retail_sd[i] > 0 else np.nan
+                opposed = (hf_units <= -1 and retail_units >= 1) or (hf_units >= 1 and retail_units <= -1)
+                rows.append((day, group, weeks, hf_sum, retail_sum, hf_units, retail_units,
+                             min(max(-hf_sum, 0), max(retail_sum, 0)) if not np.isnan(hf_sum) else np.nan,
+                             min(max(hf_sum, 0), max(-retail_sum, 0)) if not np.isnan(hf_sum) else np.nan,
+                             bool(opposed)))
+    return pd.DataFrame(rows, columns=["period_end", by, "window", "hf_net", "retail_net", "hf_net_sd",
+                                       "retail_net_sd", "swap_usd", "mirror_usd", "divergence"]
+                        ).sort_values(["period_end", by, "window"], ignore_index=True)
+
+
+def ntile(count: int, buckets: int) -> np.ndarray:
+    """SQL NTILE(buckets) over `count` ordered rows, 1-based: the first count % buckets
+    buckets hold one row more."""
+    size, extra = divmod(count, buckets)
+    labels = []
+    for bucket in range(1, buckets + 1):
+        labels += [bucket] * (size + (1 if bucket <= extra else 0))
+    return np.array(labels[:count])
+
+
+def event_study(divergence_frame: pd.DataFrame, prices: pd.DataFrame, securities: pd.DataFrame,
+                horizons=(1, 4, 13)) -> pd.DataFrame:
+    """Mean forward return, t-stat and hit rate per divergence decile and horizon."""
+    weekly = divergence_frame[(divergence_frame.window == 1) & divergence_frame.hf_net_sd.notna()
+                              & divergence_frame.retail_net_sd.notna()].copy()
+    weekly["score"] = weekly.retail_net_sd - weekly.hf_net_sd
+    weekly = weekly.sort_values(["period_end", "score"], kind="stable")
+    weekly["decile"] = weekly.groupby("period_end")["score"].transform(lambda s: ntile(len(s), 10))
+    closes = prices.merge(securities[["security_id", "ticker"]], on="security_id")
+    ends = period_ends(sorted(prices.date.unique()), "W")
+    closes = closes[closes.date.isin(set(ends.values()))].pivot(index="date", columns="ticker", values="close")
+    rows = []
+    for h in horizons:
+        forward = 100 * (closes.shift(-h) / closes - 1)
+        joined = weekly.assign(forward_return=[forward.at[d, t] if d in forward.index else np.nan
+                                               for d, t in zip(weekly.period_end, weekly.ticker)]).dropna(
+            subset=["forward_return"])
+        for decile, cell in joined.groupby("decile"):
+            r = cell.forward_return
+            rows.append((h, decile, len(r), r.mean(), r.mean() / (r.std(ddof=1) / np.sqrt(len(r))),
+                         100 * (r > 0).mean()))
+    return pd.DataFrame(rows, columns=["horizon", "decile", "observations", "mean_return", "t_stat", "hit_rate"])

@@ -49,7 +49,8 @@ def test_eight_of_eleven_sectors_net_sold(facts):
     bought = _get(facts, f"breadth:hedge_funds:net_flow:sector=all:{WEEK}:bought")
     assert (sold.n, sold.of, bought.n) == (8, 11, 3)
     levels = {f.group: f.value for f in facts.values()
-              if f.kind == "level" and f.group_by == "sector" and f.period_end.isoformat() == "2024-06-28"
+              if f.kind == "level" and f.metric == "net_flow" and f.group_by == "sector"
+              and f.period_end.isoformat() == "2024-06-28"
               and f.rank is None}
     assert {g for g, v in levels.items() if v > 0} == {"Industrials", "Materials", "Energy"}
     most_sold = sorted(levels, key=levels.get)[:4]

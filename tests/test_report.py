@@ -71,13 +71,33 @@ def test_headline_states_the_planted_story_through_its_facts(demo_report):
     assert turn.title == "The turn: Materials"
     assert "only Containers & Packaging was net sold" in turn.sentences[-1].text
     assert [c.key for c in demo_report.charts] == ["leverage", "flows_by_component", "sector_heatmap",
-                                                   "turning_sector"]
+                                                   "turning_sector", "retail_vs_hf_baskets", "watch_list",
+                                                   "event_study"]
+
+
+def test_retail_sections_state_the_planted_retail_story(demo_report):
+    """june-2024-rotation plants retail net buying of the Magnificent 7 and semiconductors in
+    June 2024, above all NVDA, while hedge funds sell technology."""
+    sections = {s.key: s for s in demo_report.sections}
+    cited = {f["id"]: f for s in sections["retail"].sentences for f in s.facts}
+    week = "W:2024-06-28"
+    for basket in ("semiconductors", "magnificent_7"):
+        assert cited[f"streak:retail:retail_net:basket={basket}:{week}"]["n"] >= 4
+        assert cited[f"level:retail:retail_net:basket={basket}:{week}"]["sd"] > 3
+        assert cited[f"flow:retail:retail_net:ticker=NVDA:{week}:bought:1:basket={basket}"]["value"] > 1e9
+    assert cited[f"flow:retail:retail_net:ticker=NVDA:{week}:bought:1"]["n"] == 1
+    versus = {f["id"]: f for s in sections["hf_vs_retail"].sentences for f in s.facts}
+    it = versus[f"divergence:retail:hf_vs_retail:sector=Information Technology:{week}:1w"]
+    assert it["direction"] == "hf_sold_retail_bought"
+    assert it["components"]["hf_net_sd"] <= -1 and it["components"]["retail_net_sd"] >= 1
+    assert it["value"] == pytest.approx(min(-it["components"]["hf_net"], it["components"]["retail_net"]))
+    assert sections["hf_vs_retail"].sentences[0].text.startswith("Hedge funds may be selling to retail")
 
 
 def test_markdown_has_every_section(demo_report):
     text = render_markdown(demo_report)
     for title in ("## Leverage", "## Global flows", "## Sectors", "## The turn: Materials",
-                  "## Single stocks vs macro products"):
+                  "## Single stocks vs macro products", "## Retail", "## Hedge funds vs retail"):
         assert title in text
 
 

@@ -19,7 +19,8 @@ import pandas as pd
 
 from smartmoney import metrics
 from smartmoney.engine import connect
-from smartmoney.metrics import Disclosure, Inputs, groups
+from smartmoney.metrics import Disclosure, Inputs, groups, retail
+from smartmoney.metrics.event_study import event_study
 from smartmoney.store import Store
 from smartmoney.taxonomy import is_trading_day
 
@@ -52,9 +53,9 @@ class Book:
         """True when the store has trades: flows then come from them, not from position changes."""
         return self.store.info()["tables"]["trades"]["rows"] > 0
 
-    def inputs(self, as_of: str | dt.date | None = None) -> Inputs:
+    def inputs(self, as_of: str | dt.date | None = None, *, need_positions: bool = True) -> Inputs:
         """The canonical tables cut to what was knowable on `as_of` (checked; kept for reuse)."""
-        day = self._check_as_of(as_of)
+        day = self._check_as_of(as_of, need_positions=need_positions)
         if day not in self._inputs:
             self._inputs[day] = Inputs(self.backend, day)
         return self._inputs[day]
@@ -74,12 +75,51 @@ class Book:
         return inputs.cached(("flows", by, freq), lambda: metrics.flows(
             inputs, by=by, freq=freq, use_trades=self.uses_trades, rule=self.disclosure, gross=gross))
 
+    def retail(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
+        """Retail flows per period_end and group (see `smartmoney.metrics.retail`)."""
+        retail.check(by)
+        if freq not in metrics.FREQS:
+            raise BookError(f"unknown frequency {freq!r}; choose one of {', '.join(metrics.FREQS)}")
+        inputs = self.inputs(as_of, need_positions=False)
+        return inputs.cached(("retail", by, freq), lambda: retail.retail_flows(inputs, by=by, freq=freq))
+
+    def divergence(self, by: str = "ticker", as_of: str | dt.date | None = None) -> ibis.Table:
+        """Hedge funds vs retail per week, group and window of 1, 4 and 13 weeks."""
+        retail.check(by)
+        self._check(by, "W")
+        inputs = self.inputs(as_of)
+        return inputs.cached(("divergence", by), lambda: retail.divergence(
+            self.flows(by=by, freq="W", as_of=as_of), self.retail(by=by, freq="W", as_of=as_of), by=by))
+
+    def swap_share(self, as_of: str | dt.date | None = None) -> ibis.Table:
+        """Hedge-fund selling absorbed by retail, in % of hedge-fund gross selling, per week."""
+        return retail.swap_share(self.divergence(by="ticker", as_of=as_of),
+                                 self.flows(by="book", freq="W", as_of=as_of))
+
+    def watch_list(self, as_of: str | dt.date | None = None, *, window: int = 4, top: int = 10) -> ibis.Table:
+        """The stocks hedge funds sold most while retail bought most, with crowding."""
+        if window not in retail.WINDOWS:
+            raise BookError(f"window must be one of {', '.join(map(str, retail.WINDOWS))} weeks")
+        inputs = self.inputs(as_of)
+        divergence = self.divergence(by="ticker", as_of=as_of)
+        last = divergence.period_end.max().execute()
+        return retail.watch_list(divergence, self.retail(by="ticker", freq="W", as_of=as_of),
+                                 retail.crowding(inputs, ibis.date(last)), inputs.securities,
+                                 window=window, top=top, min_holders=self.disclosure.k)
+
+    def event_study(self, as_of: str | dt.date | None = None) -> ibis.Table:
+        """Forward returns and volatility by divergence decile (see `metrics.event_study`)."""
+        inputs = self.inputs(as_of)
+        return inputs.cached("event_study", lambda: event_study(
+            self.divergence(by="ticker", as_of=as_of), inputs.prices, inputs.securities))
+
     def facts(self, as_of: str | dt.date | None = None) -> list:
-        """The positioning facts about the last week up to `as_of` (smartmoney.facts.Fact)."""
+        """The positioning, retail and divergence facts about the last week up to `as_of`."""
         from smartmoney.positioning import positioning_facts
+        from smartmoney.retail import retail_facts
 
         self._check_as_of(as_of)
-        return positioning_facts(self, as_of)
+        return sorted(positioning_facts(self, as_of) + retail_facts(self, as_of), key=lambda f: f.id)
 
     def securities(self) -> pd.DataFrame:
         """The securities table (reference data, small) as pandas."""
@@ -94,8 +134,8 @@ class Book:
         if freq not in metrics.FREQS:
             raise BookError(f"unknown frequency {freq!r}; choose one of {', '.join(metrics.FREQS)}")
 
-    def _check_as_of(self, as_of: str | dt.date | None) -> dt.date | None:
-        first, last = self.date_range
+    def _check_as_of(self, as_of: str | dt.date | None, *, need_positions: bool = True) -> dt.date | None:
+        first = self.date_range[0] if need_positions else None
         if as_of is None:
             return None
         try:
@@ -104,7 +144,7 @@ class Book:
             raise BookError(f"as-of {as_of!r} is not a date (YYYY-MM-DD)") from None
         if not is_trading_day(day):
             raise BookError(f"as-of {day} ({day:%A}) is not an NYSE trading day")
-        if day < first:
+        if first is not None and day < first:
             raise BookError(f"as-of {day} is before the book's data, which starts on {first}")
         return day
 

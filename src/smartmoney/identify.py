@@ -63,17 +63,22 @@ def identify(con: ibis.BaseBackend, method: str = "bjzz", *, date=None) -> ir.Ta
     date
         Only this trading day (a date or ISO text); all days when None.
     """
-    signed = classify(con, method, date=date)
     ticks = _ticks(con, date)
-    counts = ticks.group_by(["date", "symbol"]).aggregate(
-        trades=ticks.count(),
-        offexchange_trades=ticks.off.sum().cast("int64"),
-        subpenny_trades=(ticks.off & (ticks.cents_part != 0)).sum().cast("int64"),
-    )
-    sides = _sides(signed.filter(signed.side != 0))
-    result = counts.left_join(sides, ["date", "symbol"]).select(
-        counts.date, counts.symbol, *[counts[c] for c in COUNT_COLUMNS],
-        *[sides[c].fill_null(0).name(c) for c in _SIDE_COLUMNS])
+    candidate = ticks.off & (ticks.cents_part != 0)
+    counts = dict(trades=ticks.count(), offexchange_trades=ticks.off.sum().cast("int64"),
+                  subpenny_trades=candidate.sum().cast("int64"))
+    if method == "bjzz":
+        # One pass over the tape: the side is a function of each print alone.
+        signed = ticks.mutate(side=ibis.ifelse(candidate, _bjzz_side(ticks.cents_part), 0))
+        result = signed.group_by(["date", "symbol"]).aggregate(**counts, **_side_sums(signed))
+    else:
+        signed = classify(con, method, date=date)
+        signed = signed.filter(signed.side != 0)
+        totals = ticks.group_by(["date", "symbol"]).aggregate(**counts)
+        sides = signed.group_by(["date", "symbol"]).aggregate(**_side_sums(signed))
+        result = totals.left_join(sides, ["date", "symbol"]).select(
+            totals.date, totals.symbol, *[totals[c] for c in COUNT_COLUMNS],
+            *[sides[c].fill_null(0).name(c) for c in _SIDE_COLUMNS])
     return result.mutate(
         imbalance_trades=_imbalance(result.retail_buy_trades, result.retail_sell_trades),
         imbalance_shares=_imbalance(result.retail_buy_shares, result.retail_sell_shares),
@@ -106,10 +111,11 @@ def _bjzz_side(cents_part: ir.IntegerColumn) -> ir.IntegerColumn:
     return ibis.cases((cents_part.between(1, 39), -1), (cents_part.between(61, 99), 1), else_=0)
 
 
-def _sides(signed: ir.Table) -> ir.Table:
+def _side_sums(signed: ir.Table) -> dict[str, ir.Scalar]:
+    """Retail buy and sell trades, shares and USD of signed prints (side +1 / -1 / 0)."""
     buy, sell = signed.side == 1, signed.side == -1
     usd = signed.price * signed.size
-    return signed.group_by(["date", "symbol"]).aggregate(
+    return dict(
         retail_buy_trades=buy.sum().cast("int64"),
         retail_sell_trades=sell.sum().cast("int64"),
         retail_buy_shares=signed.size.sum(where=buy).fill_null(0.0),

@@ -364,6 +364,105 @@ def macro_section(facts: Facts) -> list[Sentence]:
     return [_sentence(join(parts).capitalize() + ".", *levels.values())]
 
 
+BASKET_NAMES = {"magnificent_7": "the Magnificent 7", "semiconductors": "semiconductors", "tmt": "TMT"}
+
+
+def _basket(name: str) -> str:
+    return BASKET_NAMES.get(name, name.replace("_", " "))
+
+
+def _retail_verb(value: float) -> str:
+    return "net bought" if value > 0 else "net sold"
+
+
+def retail_section(facts: Facts) -> list[Sentence]:
+    sentences = []
+    level = facts.find("level", "retail_net", "book", "all", rank=None)
+    if level is not None:
+        streak = facts.find("streak", "retail_net", "book", "all")
+        since = facts.find("record", "retail_net", "book", "all") or facts.find("since", "retail_net", "book", "all")
+        text = f"Retail {_retail_verb(level.value)} {money(abs(level.value))} of US stocks"
+        if level.sd is not None:
+            text += f" ({sd_units(level.sd)})"
+        if streak is not None:
+            text += f", the {ordinal(streak.n)} week in a row"
+        if since is not None and (since.kind == "record" or (since.months or 0) >= 3):
+            text += f", the most {'buying' if level.value > 0 else 'selling'} {since_phrase(since)}"
+        sentences.append(_sentence(text + ".", level, streak, since))
+    baskets = [f for f in facts.all("level", "retail_net", "basket") if f.rank is None and f.sd is not None]
+    baskets.sort(key=lambda f: (-abs(f.sd), f.group))
+    for fact in baskets[:2]:
+        if abs(fact.sd) < 1:
+            continue
+        streak = facts.find("streak", "retail_net", "basket", fact.group)
+        text = f"Retail {_retail_verb(fact.value)} {_basket(fact.group)}"
+        text += f" for the {ordinal(streak.n)} week running" if streak is not None else " this week"
+        text += f" ({money(fact.value, signed=True)}, {sd_units(fact.sd)})"
+        side = "bought" if fact.value > 0 else "sold"
+        top = next((f for f in facts.all("flow", "retail_net", "ticker", direction=side, n=1)
+                    if f.label == fact.group), None)
+        if top is not None:
+            text += f", {top.group} the most ({money(abs(top.value))})"
+        sentences.append(_sentence(text + ".", fact, streak, top))
+    bought = facts.find("breadth", "retail_net", "sector", "all", direction="bought")
+    sold = facts.find("breadth", "retail_net", "sector", "all", direction="sold")
+    if bought is not None and sold is not None:
+        major = bought if bought.n >= sold.n else sold
+        leader = next(iter(f for f in facts.all("flow", "retail_net", "sector", direction=major.direction, n=1)), None)
+        text = f"Retail net {major.direction} {major.n} of the {major.of} sectors"
+        if leader is not None:
+            text += f", {leader.group} the most ({money(leader.value, signed=True)})"
+        sentences.append(_sentence(text + ".", major, leader))
+    for side in ("bought", "sold"):
+        top = sorted((f for f in facts.all("flow", "retail_net", "ticker", direction=side) if not f.label),
+                     key=lambda f: f.n)
+        if top:
+            listed = join([f"{f.group} ({money(f.value, signed=True)})" for f in top])
+            sentences.append(_sentence(f"Stocks retail {side} most: {listed}.", *top))
+    return sentences
+
+
+def hf_vs_retail_section(facts: Facts) -> list[Sentence]:
+    sentences = []
+    diverging = [f for f in facts.all("divergence", "hf_vs_retail", "sector") + facts.all(
+        "divergence", "hf_vs_retail", "basket") if f.direction == "hf_sold_retail_bought"]
+    best: dict[str, Fact] = {}
+    for fact in sorted(diverging, key=lambda f: (f.n, f.id)):
+        best.setdefault(f"{fact.group_by}={fact.group}", fact)
+    chosen = sorted(best.values(), key=lambda f: (-f.value, f.id))[:2]
+    for index, fact in enumerate(chosen):
+        c = fact.components
+        name = _basket(fact.group) if fact.group_by == "basket" else fact.group
+        weeks = "this week" if fact.n == 1 else f"over the last {fact.n} weeks"
+        lead = "Hedge funds may be selling to retail: in " if index == 0 else "In "
+        sentences.append(_sentence(
+            f"{lead}{name}, hedge funds net sold {money(abs(c['hf_net']))} ({sd_units(c['hf_net_sd'])}) "
+            f"{weeks} while retail net bought {money(c['retail_net'])} ({sd_units(c['retail_net_sd'])}).", fact))
+    share = facts.find("level", "swap_share", "book", "all", n=4)
+    if share is not None and share.components["swap_usd"] > 0:
+        sentences.append(_sentence(
+            f"Over 4 weeks retail absorbed {money(share.components['swap_usd'])} of hedge-fund selling, "
+            f"{share.value:.1f}% of the hedge funds' gross selling.", share))
+    watch = sorted(facts.all("divergence", "watch_list", "ticker"), key=lambda f: f.n)
+    if watch:
+        first = watch[0]
+        text = (f"Fragility watch: {join([f.group for f in watch[:3]])} lead the stocks hedge funds sold "
+                f"while retail bought over {first.of} weeks ({first.group}: hedge funds "
+                f"{money(first.components['hf_net'], signed=True)}, retail {money(first.components['retail_net'], signed=True)}")
+        if "hf_crowding" in first.components:
+            text += f"; {first.components['hf_crowding']:.0f}% of funds hold it long"
+        sentences.append(_sentence(text + ").", *watch[:3]))
+    top = facts.find("level", "forward_return_4w", "divergence_decile", "10")
+    bottom = facts.find("level", "forward_return_4w", "divergence_decile", "1")
+    if top is not None and bottom is not None and "t_stat" in top.components:
+        sentences.append(_sentence(
+            f"Does it matter? In this book's history, stocks hedge funds sold most to retail (top divergence "
+            f"decile) returned {top.value:+.2f}% over the next 4 weeks on average (t = "
+            f"{top.components['t_stat']:.1f}, up {top.components['hit_rate']:.0f}% of the time), against "
+            f"{bottom.value:+.2f}% for the bottom decile.", top, bottom))
+    return sentences
+
+
 def write(facts_list: list[Fact], as_of: dt.date) -> tuple[tuple[Sentence, ...], tuple[Section, ...]]:
     """The headline and the sections of the weekly note, in the order of a prime-brokerage weekly."""
     facts = Facts(facts_list, as_of)
@@ -374,5 +473,7 @@ def write(facts_list: list[Fact], as_of: dt.date) -> tuple[tuple[Sentence, ...],
         Section("sectors", "Sectors", tuple(sectors_section(facts))),
         Section("turn", f"The turn: {turn_group}" if turn_group else "The turn", tuple(turn_sentences)),
         Section("macro", "Single stocks vs macro products", tuple(macro_section(facts))),
+        Section("retail", "Retail", tuple(retail_section(facts))),
+        Section("hf_vs_retail", "Hedge funds vs retail", tuple(hf_vs_retail_section(facts))),
     ]
     return tuple(headline(facts)), tuple(s for s in sections if s.sentences)

@@ -1,6 +1,6 @@
 """Groupings of a book: the names `by=` accepts and the column each one adds.
 
-Security groupings (sector ... ticker, tmt, asset_type) use the book's equity for leverage;
+Security groupings (sector ... ticker, tmt, asset_type, basket) use the book's equity for leverage;
 account groupings (strategy, region) use the equity of the group's own accounts.
 """
 
@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import ibis
 
+from smartmoney.taxonomy import GICS_LEVELS, baskets
+
 TMT_SECTORS = ("Information Technology", "Communication Services")
 MACRO_TYPES = ("etf", "index_future")
 UNCLASSIFIED = "Unclassified"
 
-SECURITY_GROUPS = ("sector", "industry_group", "industry", "sub_industry", "ticker", "tmt", "asset_type")
+SECURITY_GROUPS = ("sector", "industry_group", "industry", "sub_industry", "ticker", "tmt", "asset_type",
+                   "basket")
 ACCOUNT_GROUPS = ("strategy", "region")
 GROUPS = ("book", *SECURITY_GROUPS, *ACCOUNT_GROUPS)
 
@@ -32,6 +35,9 @@ def with_group(rows: ibis.Table, by: str, securities: ibis.Table, accounts: ibis
     if by in ACCOUNT_GROUPS:
         labels = accounts.select("account_id", label=accounts[by].fill_null(UNCLASSIFIED))
         return rows.join(labels, "account_id").rename({by: "label"})
+    if by == "basket":
+        # A view, so that later joins start a new chain instead of extending this one.
+        return rows.join(basket_members(securities), "security_id").select(*rows.columns, "basket").view()
     s = securities
     if by == "tmt":
         label = ibis.cases((s.sector.isin(TMT_SECTORS), "TMT"), else_="Non-TMT")
@@ -41,3 +47,22 @@ def with_group(rows: ibis.Table, by: str, securities: ibis.Table, accounts: ibis
         label = s[by].fill_null(UNCLASSIFIED)
     labels = s.select("security_id", label=label)
     return rows.join(labels, "security_id").rename({by: "label"})
+
+
+def basket_members(securities: ibis.Table) -> ibis.Table:
+    """(security_id, basket) for every member of every basket; a security may be in several.
+
+    Baskets are data (taxonomy/data/baskets.toml): a basket's members are the securities whose
+    ticker it lists or whose GICS sector, industry group, industry or sub-industry it names.
+    """
+    parts = []
+    for name, spec in sorted(baskets().items()):
+        member = securities.ticker.isin(spec.get("tickers", [""]))
+        for level in GICS_LEVELS:
+            if spec.get(level):
+                member |= securities[level].isin(spec[level])
+        parts.append(securities.filter(member).select("security_id", basket=ibis.literal(name, "string")))
+    table = parts[0]
+    for part in parts[1:]:
+        table = table.union(part)
+    return table

@@ -61,6 +61,10 @@ class Inputs:
         return self._table("equity")
 
     @property
+    def retail_flows(self) -> ibis.Table:
+        return self._table("retail_flows")
+
+    @property
     def trades(self) -> ibis.Table:
         return self._table("trades")
 

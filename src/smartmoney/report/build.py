@@ -28,6 +28,8 @@ def build(book, as_of: str | dt.date | None = None) -> Report:
     charts = [leverage_chart(book, day), components_chart(book, day), sector_heatmap(book, day)]
     if turn:
         charts.append(turn_chart(book, day, turn))
+    if any(s.key in ("retail", "hf_vs_retail") for s in sections):
+        charts += [retail_baskets_chart(book, day), watch_list_chart(book, day), event_study_chart(book, day)]
     return Report(str(book.store.path), day, headline, sections, tuple(c for c in charts if c is not None))
 
 
@@ -75,3 +77,42 @@ def turn_chart(book, day: dt.date, sector: str) -> Chart | None:
     return Chart("turning_sector", f"{sector}: net flows by industry this week (USD)",
                  frame[["industry", "net_flow"]], x="net_flow", y="industry", kind="bar",
                  x_label="Net flow, USD", y_label="Industry", note=f"week ending {day}")
+
+
+BASKET_WINDOW = 4
+SERIES_NAMES = {"hf_net": "Hedge funds", "retail_net": "Retail"}
+
+
+def retail_baskets_chart(book, day: dt.date) -> Chart | None:
+    frame = _dated(book.divergence(by="basket", as_of=day).to_pandas())
+    frame = frame[(frame.period_end == frame.period_end.max()) & (frame.window == BASKET_WINDOW)]
+    if frame.empty:
+        return None
+    rows = frame.melt(id_vars=["basket"], value_vars=list(SERIES_NAMES), var_name="series", value_name="usd")
+    rows["series"] = rows["series"].map(SERIES_NAMES)
+    return Chart("retail_vs_hf_baskets", f"Hedge funds vs retail: net flows by basket, last {BASKET_WINDOW} weeks (USD)",
+                 rows, x="usd", y="basket", kind="bar", series="series", x_label="Net flow, USD",
+                 y_label="Basket", note=f"{BASKET_WINDOW} weeks to {day}; hedge-fund cells not published are blank")
+
+
+def watch_list_chart(book, day: dt.date) -> Chart | None:
+    frame = book.watch_list(as_of=day).to_pandas()
+    if frame.empty:
+        return None
+    rows = frame.melt(id_vars=["ticker"], value_vars=list(SERIES_NAMES), var_name="series", value_name="usd")
+    rows["series"] = rows["series"].map(SERIES_NAMES)
+    window = int(frame["window"].iloc[0])
+    return Chart("watch_list", f"Fragility watch list: sold by hedge funds, bought by retail, last {window} weeks",
+                 rows, x="usd", y="ticker", kind="bar", series="series", x_label="Net flow, USD",
+                 y_label="Stock", note=f"{window} weeks to {day}; ranked by hedge-fund selling retail absorbed")
+
+
+def event_study_chart(book, day: dt.date) -> Chart | None:
+    frame = book.event_study(as_of=day).to_pandas()
+    if frame.empty:
+        return None
+    rows = frame.assign(decile="D" + frame["decile"].astype(str),
+                        series=frame["horizon"].astype(str) + "-week return")[["decile", "series", "mean_return"]]
+    return Chart("event_study", "Mean forward return by divergence decile (D10: hedge funds sold most to retail)",
+                 rows, x="mean_return", y="decile", kind="bar", series="series", x_label="Mean forward return, %",
+                 y_label="Divergence decile", note=f"weeks up to {day}", sorted=False)

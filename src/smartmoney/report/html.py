@@ -35,7 +35,9 @@ CHART_SECTION = {
     "flows_by_component": "flows",
     "sector_heatmap": "sectors",
     "turning_sector": "turn",
-    "retail_vs_hf": "retail",
+    "retail_vs_hf_baskets": "hf_vs_retail",
+    "watch_list": "hf_vs_retail",
+    "event_study": "hf_vs_retail",
 }
 
 FONT = ('-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
@@ -308,7 +310,7 @@ def _bar(fig: go.Figure, chart: Chart) -> None:
         value, category = chart.y, chart.x
         value_title, category_title = chart.y_label, chart.x_label
     if chart.series is None:
-        rows = data.sort_values(value, kind="stable")
+        rows = data.sort_values(value, kind="stable") if chart.sorted else data
         fig.add_bar(y=[_label(v) for v in rows[category]], x=rows[value], orientation="h",
                     name=_label(value), showlegend=False,
                     marker={"color": [BUY if v >= 0 else SELL for v in rows[value].fillna(0)]},
@@ -316,7 +318,8 @@ def _bar(fig: go.Figure, chart: Chart) -> None:
         count = len(rows)
     else:
         groups = list(_by_series(chart))
-        order = list(groups[0][1].sort_values(value, kind="stable")[category]) if groups else []
+        first = groups[0][1] if groups else data.iloc[:0]
+        order = list((first.sort_values(value, kind="stable") if chart.sorted else first.iloc[::-1])[category])
         for index, (name, rows) in enumerate(groups):
             rows = rows.set_index(category).reindex(order).reset_index()
             fig.add_bar(y=[_label(v) for v in rows[category]], x=rows[value], orientation="h",

@@ -53,6 +53,7 @@ class Chart:
     x_label: str = ""
     y_label: str = ""
     note: str = ""
+    sorted: bool = True              # bar charts: sort the bars by value (else keep the data's order)
 
 
 @dataclass(frozen=True)
