@@ -32,16 +32,19 @@ def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
     from smartmoney.simulate.build import build
 
     scenario = parse_scenario(
-        'name = "docs"\nseed = 1\nstart = "2024-01-02"\nend = "2024-06-28"\nfunds = 6\nretail = false\n'
+        'name = "docs"\nseed = 1\nstart = "2024-01-02"\nend = "2024-06-28"\nfunds = 6\nretail = true\n'
         "[scale]\nnames_min = 50\nnames_max = 60\n")
     build(scenario, Store.open(tmp_path / "demo-store", create=True), progress=False)
     monkeypatch.chdir(tmp_path)
     blocks = _python_blocks("python.md")
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "docs/python.md", "exec"), namespace)
+    [retail_block] = _python_blocks("retail.md")
+    exec(compile(retail_block, "docs/retail.md", "exec"), {})
     printed = capsys.readouterr().out
+    assert "retail_net" in printed and "swap_usd" in printed and "mean_return" in printed
     assert "gross_leverage" in printed and ":W:2024-06-28" in printed and "first_date" in printed
     assert "Hedge fund positioning: week ending June 28, 2024" in printed
     assert (tmp_path / "note.html").read_text().startswith("<!DOCTYPE html>")

@@ -263,9 +263,13 @@ def test_the_demo_report_draws_every_chart_in_chromium(tmp_path, demo_store):
         page.screenshot(path=str(ARTIFACTS / "demo_report_html.png"), full_page=True)
         headline = page.inner_text("body")
     assert log.errors == [] and log.blocked_requests == []
-    assert [c.key for c in report.charts] == ["leverage", "flows_by_component", "sector_heatmap", "turning_sector"]
+    assert [c.key for c in report.charts] == ["leverage", "flows_by_component", "sector_heatmap", "turning_sector",
+                                              "retail_vs_hf_baskets", "watch_list", "event_study"]
     assert marks["leverage"]["bands"] == 2 and marks["leverage"]["lines"] >= 2
     assert marks["flows_by_component"]["bars"] == 4 * 26
     assert marks["sector_heatmap"]["cellText"] >= 11 * 12 - 12       # a cell may be blank (suppressed)
     assert marks["turning_sector"]["bars"] == 4                       # the four Materials industries
+    assert marks["retail_vs_hf_baskets"]["bars"] == 3 * 2              # 3 baskets x hedge funds, retail
+    assert marks["watch_list"]["bars"] == 10 * 2
+    assert marks["event_study"]["bars"] == 10 * 3                      # 10 deciles x 3 horizons
     assert "3rd week in a row" in headline and "Materials" in headline

@@ -129,7 +129,8 @@ def test_chunks_come_in_order_one_month_each(tmp_path):
     scenario = load_scenario(write(tmp_path, BASE.format(seed=1)))
     seen = []
     for table, frame in simulate(scenario, progress=False):
-        assert list(frame.columns) == TABLES[table].column_names
+        names = TABLES[table].column_names      # in the table's order; optional tape columns may be left out
+        assert list(frame.columns) == [n for n in names if n in frame.columns or TABLES[table].column(n).required]
         if "date" in frame:
             months = frame["date"].dt.to_period("M").unique()
             assert len(months) == 1
