@@ -180,3 +180,30 @@ def test_retail_only_store(tmp_path, reference_files):
     assert weekly.groupby("period_end").retail_net.first().tolist() == [5e6 + 10, 5e6 + 35]
     with pytest.raises(ValueError, match="unknown retail group 'strategy'"):
         sm.open(store).retail(by="strategy")
+
+
+def test_cli_metrics_and_identify(retail_book, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from smartmoney.cli import app
+
+    runner = CliRunner()
+    result = runner.invoke(app, ["metrics", "watch_list", "--store", str(retail_book.path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    listed = json.loads(result.stdout)
+    assert listed[0]["ticker"] == "AAA" and listed[0]["swap_usd"] > 0
+    result = runner.invoke(app, ["metrics", "retail", "--store", str(retail_book.path), "--by", "strategy"])
+    assert result.exit_code == 2 and "unknown retail group 'strategy'" in result.output
+    (tmp_path / "tape.csv").write_text("ts,symbol,price,size,exchange\n"
+                                       "2024-06-03 09:30:00,AAA,10.002,100,D\n"
+                                       "2024-06-03 09:30:01,AAA,10.008,300,D\n")
+    store = str(tmp_path / "tape-store")
+    assert runner.invoke(app, ["ingest", "ticks", str(tmp_path / "tape.csv"), "--store", store]).exit_code == 0
+    result = runner.invoke(app, ["retail", "identify", "--store", store, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.stdout)
+    assert (row["retail_buy_trades"], row["retail_sell_trades"], row["imbalance_shares"]) == (1, 1, 0.5)
+    result = runner.invoke(app, ["retail", "identify", "--store", store, "--method", "nope"])
+    assert result.exit_code == 2 and "unknown method 'nope'" in result.output

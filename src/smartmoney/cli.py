@@ -176,12 +176,23 @@ POption = Annotated[float, typer.Option(help="Disclosure: largest share of one a
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Use only data knowable on this date.")]
 
 
+FAMILIES = {
+    "exposure": lambda book, by, freq, as_of: book.exposure(by=by, freq=freq, as_of=as_of),
+    "flows": lambda book, by, freq, as_of: book.flows(by=by, freq=freq, as_of=as_of),
+    "retail": lambda book, by, freq, as_of: book.retail(by=by, freq=freq, as_of=as_of),
+    "divergence": lambda book, by, freq, as_of: book.divergence(by=by, as_of=as_of),
+    "swap_share": lambda book, by, freq, as_of: book.swap_share(as_of=as_of),
+    "watch_list": lambda book, by, freq, as_of: book.watch_list(as_of=as_of),
+    "event_study": lambda book, by, freq, as_of: book.event_study(as_of=as_of),
+}
+
+
 @app.command()
 def metrics(
-    family: Annotated[str, typer.Argument(help="exposure or flows.")],
+    family: Annotated[str, typer.Argument(help=f"One of: {', '.join(FAMILIES)}.")],
     store: StoreOption,
     by: Annotated[str, typer.Option(help="book, strategy, sector, industry_group, industry, "
-                                    "sub_industry, ticker, tmt, region or asset_type.")] = "book",
+                                    "sub_industry, ticker, tmt, region, asset_type or basket.")] = "book",
     freq: Annotated[str, typer.Option(help="D, W or M (Q also works).")] = "W",
     as_of: AsOfOption = None,
     engine: EngineOption = "duckdb",
@@ -193,19 +204,23 @@ def metrics(
     memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 6GB; "
                                                      "DuckDB spills to disk beyond it.")] = None,
 ) -> None:
-    """Exposure or flows per period and group, with disclosure control."""
+    """Metric tables: exposure, flows, retail, hedge funds vs retail (disclosure control applied).
+
+    divergence takes --by (weekly, windows of 1, 4 and 13 weeks); swap_share, watch_list and
+    event_study take neither --by nor --freq.
+    """
     import smartmoney as sm
 
     try:
-        if family not in ("exposure", "flows"):
-            raise ValueError(f"unknown metric family {family!r}; choose exposure or flows")
+        if family not in FAMILIES:
+            raise ValueError(f"unknown metric family {family!r}; choose one of {', '.join(FAMILIES)}")
         if format not in ("table", "csv", "json", "parquet"):
             raise ValueError(f"unknown format {format!r}; choose table, csv, json or parquet")
         if format == "parquet" and out_file is None:
             raise ValueError("--format parquet needs --out FILE.parquet")
         book = sm.open(store, engine=engine, k=k, p=p, memory_limit=memory_limit)
         with err.status(f"Computing {family} by {by}..."):
-            frame = getattr(book, family)(by=by, freq=freq, as_of=as_of).to_pandas()
+            frame = FAMILIES[family](book, by, freq, as_of).to_pandas()
     except USER_ERRORS as error:
         _fail(error)
     _emit(frame, format, out_file, last)

@@ -64,17 +64,15 @@ def identify(con: ibis.BaseBackend, method: str = "bjzz", *, date=None) -> ir.Ta
         Only this trading day (a date or ISO text); all days when None.
     """
     ticks = _ticks(con, date)
-    candidate = ticks.off & (ticks.cents_part != 0)
-    counts = dict(trades=ticks.count(), offexchange_trades=ticks.off.sum().cast("int64"),
-                  subpenny_trades=candidate.sum().cast("int64"))
+    ticks = ticks.mutate(candidate=ticks.off & (ticks.cents_part != 0))
     if method == "bjzz":
         # One pass over the tape: the side is a function of each print alone.
-        signed = ticks.mutate(side=ibis.ifelse(candidate, _bjzz_side(ticks.cents_part), 0))
-        result = signed.group_by(["date", "symbol"]).aggregate(**counts, **_side_sums(signed))
+        signed = ticks.mutate(side=ibis.ifelse(ticks.candidate, _bjzz_side(ticks.cents_part), 0))
+        result = signed.group_by(["date", "symbol"]).aggregate(**_counts(signed), **_side_sums(signed))
     else:
         signed = classify(con, method, date=date)
         signed = signed.filter(signed.side != 0)
-        totals = ticks.group_by(["date", "symbol"]).aggregate(**counts)
+        totals = ticks.group_by(["date", "symbol"]).aggregate(**_counts(ticks))
         sides = signed.group_by(["date", "symbol"]).aggregate(**_side_sums(signed))
         result = totals.left_join(sides, ["date", "symbol"]).select(
             totals.date, totals.symbol, *[totals[c] for c in COUNT_COLUMNS],
@@ -109,6 +107,12 @@ def _sub_penny(price: ir.FloatingColumn) -> ir.IntegerColumn:
 def _bjzz_side(cents_part: ir.IntegerColumn) -> ir.IntegerColumn:
     """+1 retail buy (0.6 < Z < 1), -1 retail sell (0 < Z < 0.4), 0 otherwise."""
     return ibis.cases((cents_part.between(1, 39), -1), (cents_part.between(61, 99), 1), else_=0)
+
+
+def _counts(ticks: ir.Table) -> dict[str, ir.Scalar]:
+    """All prints, off-exchange prints and sub-penny off-exchange prints (the candidates)."""
+    return dict(trades=ticks.count(), offexchange_trades=ticks.off.sum().cast("int64"),
+                subpenny_trades=ticks.candidate.sum().cast("int64"))
 
 
 def _side_sums(signed: ir.Table) -> dict[str, ir.Scalar]:

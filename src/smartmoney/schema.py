@@ -12,6 +12,9 @@ from pathlib import Path
 STRATEGIES = ("fundamental_ls", "systematic", "multi_strategy", "other")
 ASSET_TYPES = ("stock", "etf", "index_future", "option")
 TRADE_SIDES = ("long_buy", "long_sell", "short_sale", "short_cover")
+FUTURES_CATEGORIES = ("dealer", "asset_manager", "leveraged_funds", "other_reportables",
+                      "noncommercial", "commercial", "nonreportables")
+FUTURES_REPORTS = ("tff_futures_only", "tff_combined", "legacy_futures_only", "legacy_combined")
 
 
 @dataclass(frozen=True)
@@ -210,15 +213,75 @@ QUOTES = Table(
     partition="date",
 )
 
+FUTURES_POSITIONS = Table(
+    "futures_positions",
+    "CFTC Commitments of Traders: positions per contract, trader category and report date.",
+    (
+        Column("report_date", "date", "The Tuesday the positions are as of."),
+        Column("release_date", "date", "The day the CFTC published them (usually the Friday after)."),
+        Column("available_from", "date", "First date the row was knowable (the release date).",
+               required=False, default_from="release_date"),
+        Column("report", "enum", "Which report: TFF or legacy, futures only or combined.",
+               values=FUTURES_REPORTS),
+        Column("contract_code", "string", "CFTC contract market code (stable across renames)."),
+        Column("market", "string", "Market and exchange name as the report writes it that week."),
+        Column("category", "enum", "Trader category (TFF: dealer ... nonreportables; legacy: "
+               "noncommercial, commercial, nonreportables).", values=FUTURES_CATEGORIES),
+        Column("long", "float", "Long contracts.", sign="non_negative"),
+        Column("short", "float", "Short contracts.", sign="non_negative"),
+        Column("spread", "float", "Spreading contracts (none for nonreportables).", required=False,
+               sign="non_negative"),
+        Column("open_interest", "float", "Open interest of the contract, all categories.",
+               sign="non_negative"),
+    ),
+    key=("report_date", "report", "contract_code", "category"),
+)
+
+SHORT_VOLUME = Table(
+    "short_volume",
+    "FINRA daily short sale volume per symbol and reporting facility (or consolidated, CNMS).",
+    (
+        Column("date", "date", "Trading day."),
+        Column("symbol", "string", "Symbol as FINRA writes it (class shares as BRK/B)."),
+        Column("facility", "string", "CNMS (consolidated) or the facility code: FNRA, FNSQ, FNQC, "
+               "FNYX, FORF."),
+        Column("short_volume", "float", "Shares sold short (may be fractional).", sign="non_negative"),
+        Column("short_exempt_volume", "float", "Short-exempt shares.", sign="non_negative"),
+        Column("total_volume", "float", "All shares reported.", sign="non_negative"),
+        Column("market", "string", "Markets the volume was reported for, e.g. B,Q,N.", required=False),
+    ),
+    key=("date", "symbol", "facility"),
+    partition="date",
+)
+
+SHORT_INTEREST = Table(
+    "short_interest",
+    "FINRA short interest per symbol and settlement date (twice a month).",
+    (
+        Column("settlement_date", "date", "Settlement date the short positions are as of."),
+        Column("symbol", "string", "Symbol as FINRA writes it."),
+        Column("short_interest", "float", "Shares short.", sign="non_negative"),
+        Column("prev_short_interest", "float", "Shares short at the previous settlement date.",
+               required=False, sign="non_negative"),
+        Column("avg_daily_volume", "float", "Average daily volume FINRA used.", required=False,
+               sign="non_negative"),
+        Column("days_to_cover", "float", "short_interest / avg_daily_volume as FINRA states it; "
+               "FINRA caps it at 999.99.", required=False, sign="non_negative"),
+        Column("available_from", "date", "First date the row was knowable (FINRA's publication date).",
+               required=False, default_from="settlement_date"),
+    ),
+    key=("settlement_date", "symbol"),
+)
+
 TABLES: dict[str, Table] = {
     table.name: table
     for table in (SECURITIES, ACCOUNTS, POSITIONS, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
-                  QUOTES)
+                  QUOTES, FUTURES_POSITIONS, SHORT_VOLUME, SHORT_INTEREST)
 }
 
 # What `ingest` fills first: reference tables before the tables that point at them.
 INGEST_ORDER = ("securities", "accounts", "prices", "equity", "positions", "trades",
-                "retail_flows", "ticks", "quotes")
+                "retail_flows", "ticks", "quotes", "futures_positions", "short_volume", "short_interest")
 
 
 _RULES = {"positive": "> 0", "non_negative": ">= 0", "non_zero": "!= 0"}

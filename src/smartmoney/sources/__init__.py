@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from smartmoney.schema import TABLES
 from smartmoney.sources.base import FileError, Source
+from smartmoney.sources.cftc import CFTC_SOURCES
+from smartmoney.sources.finra import FINRA_SOURCES
 from smartmoney.sources.lean import LeanTicks
 from smartmoney.sources.tables import TableFile
 from smartmoney.sources.tapes import GENERIC_TAPES, RetailVendorFile
@@ -20,6 +22,8 @@ SOURCES: dict[str, Source] = {
     "retail_vendor": RetailVendorFile(),
     "lean_trades": LeanTicks("trade"),
     "lean_quotes": LeanTicks("quote"),
+    **FINRA_SOURCES,
+    **CFTC_SOURCES,
 }
 
 
