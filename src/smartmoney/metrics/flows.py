@@ -75,9 +75,17 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     """
     daily = inputs.cached(("flows", use_trades),
                           lambda: trade_flows(inputs) if use_trades else position_flows(inputs))
-    labelled = groups.with_group(daily, by, inputs.securities, inputs.accounts)
     calendar = periods(inputs.dates(), freq)
-    per_account = (labelled.join(calendar, "date").group_by(["period_end", by, "account_id"])
+
+    def summed_per_period():
+        dated = daily.join(calendar, "date")
+        return dated.group_by(["period_end", "account_id", "security_id"]).aggregate(
+            **{c: dated[c].sum() for c in COMPONENTS})
+
+    # Summed once per frequency and shared by every grouping (a fifth of the daily rows for W).
+    per_period = inputs.cached(("flows_per_period", use_trades, freq), summed_per_period)
+    labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
+    per_account = (labelled.group_by(["period_end", by, "account_id"])
                    .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
     per_account = per_account.mutate(gross_traded=sum(per_account[c] for c in COMPONENTS))
     cells = per_account.group_by(["period_end", by]).aggregate(

@@ -13,6 +13,7 @@ from smartmoney.sources.base import FileError, Source
 from smartmoney.sources.cftc import CFTC_SOURCES
 from smartmoney.sources.finra import FINRA_SOURCES
 from smartmoney.sources.lean import LeanTicks
+from smartmoney.sources.sec13f import SEC13F_SOURCES
 from smartmoney.sources.tables import TableFile
 from smartmoney.sources.tapes import GENERIC_TAPES, RetailVendorFile
 
@@ -24,6 +25,7 @@ SOURCES: dict[str, Source] = {
     "lean_quotes": LeanTicks("quote"),
     **FINRA_SOURCES,
     **CFTC_SOURCES,
+    **SEC13F_SOURCES,
 }
 
 
