@@ -39,7 +39,8 @@ def _fail(error: Exception) -> None:
 @app.command()
 def ingest(
     kind: Annotated[str, typer.Argument(help=f"What the files hold: {', '.join(SOURCES)}.")],
-    files: Annotated[list[Path], typer.Argument(help="CSV or Parquet files.")],
+    files: Annotated[list[Path], typer.Argument(help="Input files: CSV or Parquet tables, or the "
+                                                "format KIND names (LEAN ticks, CFTC text/zip, ...).")],
     store: StoreOption,
 ) -> None:
     """Validate and add files to the store (all or nothing; bad rows are kept as rejects)."""

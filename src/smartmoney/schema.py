@@ -229,7 +229,8 @@ FUTURES_POSITIONS = Table(
                "noncommercial, commercial, nonreportables).", values=FUTURES_CATEGORIES),
         Column("long", "float", "Long contracts.", sign="non_negative"),
         Column("short", "float", "Short contracts.", sign="non_negative"),
-        Column("spread", "float", "Spreading contracts (none for nonreportables).", required=False,
+        Column("spread", "float", "Spreading contracts (none for nonreportables and legacy "
+               "commercials).", required=False,
                sign="non_negative"),
         Column("open_interest", "float", "Open interest of the contract, all categories.",
                sign="non_negative"),
