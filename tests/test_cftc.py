@@ -868,3 +868,17 @@ def test_the_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
     shown = [line[2:] for line in page.splitlines() if line.startswith("# Leveraged funds")]
     assert len(shown) == 5 and all(sentence in printed for sentence in shown)
     assert "-97267.0" in printed and "55.144981" in printed and "-4.251455" in printed
+
+
+def test_book_facts_and_the_note_section_carry_the_cot_facts(tff_store):
+    import smartmoney as sm
+    from smartmoney import narrative
+
+    book = sm.open(tff_store)
+    facts = book.facts(as_of="2022-01-10")
+    assert {f.id for f in facts} == {f.id for f in cot_facts(connect(tff_store), as_of="2022-01-10")}
+    section = narrative.futures_section(narrative.Facts(facts, dt.date(2022, 1, 10)))
+    assert [s.text for s in section][0].startswith("Leveraged funds were net short")
+    assert all(s.facts for s in section)
+    table = book.cot(as_of="2022-01-10").to_pandas()
+    assert table.report_date.max() == pd.Timestamp("2021-12-28") and "cot_index_52w" in table

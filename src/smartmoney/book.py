@@ -113,13 +113,27 @@ class Book:
         return inputs.cached("event_study", lambda: event_study(
             self.divergence(by="ticker", as_of=as_of), inputs.prices, inputs.securities))
 
+    def cot(self, as_of: str | dt.date | None = None, *, report: str = "tff_futures_only") -> ibis.Table:
+        """CFTC positioning per contract, category and report date (see `metrics.cot`)."""
+        from smartmoney.metrics.cot import cot_positioning
+
+        day = self._check_as_of(as_of, need_positions=False)
+        return cot_positioning(self.backend, report=report, as_of=day)
+
     def facts(self, as_of: str | dt.date | None = None) -> list:
-        """The positioning, retail and divergence facts about the last week up to `as_of`."""
+        """Every fact about the last week up to `as_of`: hedge-fund positioning, retail and
+        hedge funds vs retail, and CFTC futures positioning, for the data the store holds."""
+        from smartmoney.cot import cot_facts
         from smartmoney.positioning import positioning_facts
         from smartmoney.retail import retail_facts
 
-        self._check_as_of(as_of)
-        return sorted(positioning_facts(self, as_of) + retail_facts(self, as_of), key=lambda f: f.id)
+        rows = {name: table["rows"] for name, table in self.store.info()["tables"].items()}
+        day = self._check_as_of(as_of, need_positions=bool(rows["positions"]))
+        found = positioning_facts(self, as_of) if rows["positions"] else []
+        found += retail_facts(self, as_of)
+        if rows["futures_positions"]:
+            found += cot_facts(self.backend, day)
+        return sorted(found, key=lambda f: f.id)
 
     def securities(self) -> pd.DataFrame:
         """The securities table (reference data, small) as pandas."""

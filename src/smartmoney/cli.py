@@ -185,6 +185,7 @@ FAMILIES = {
     "swap_share": lambda book, by, freq, as_of: book.swap_share(as_of=as_of),
     "watch_list": lambda book, by, freq, as_of: book.watch_list(as_of=as_of),
     "event_study": lambda book, by, freq, as_of: book.event_study(as_of=as_of),
+    "cot": lambda book, by, freq, as_of: book.cot(as_of=as_of),
 }
 
 

@@ -463,6 +463,14 @@ def hf_vs_retail_section(facts: Facts) -> list[Sentence]:
     return sentences
 
 
+def futures_section(facts: Facts) -> list[Sentence]:
+    """CFTC positioning of leveraged funds in US equity index futures (smartmoney.cot writes it)."""
+    from smartmoney.cot import cot_sentences
+
+    return [_sentence(text, *(facts.by_id[i] for i in ids))
+            for text, ids in cot_sentences(f for f in facts.by_id.values() if f.group_by == "contract")]
+
+
 def write(facts_list: list[Fact], as_of: dt.date) -> tuple[tuple[Sentence, ...], tuple[Section, ...]]:
     """The headline and the sections of the weekly note, in the order of a prime-brokerage weekly."""
     facts = Facts(facts_list, as_of)
@@ -475,5 +483,6 @@ def write(facts_list: list[Fact], as_of: dt.date) -> tuple[tuple[Sentence, ...],
         Section("macro", "Single stocks vs macro products", tuple(macro_section(facts))),
         Section("retail", "Retail", tuple(retail_section(facts))),
         Section("hf_vs_retail", "Hedge funds vs retail", tuple(hf_vs_retail_section(facts))),
+        Section("futures", "Equity index futures (CFTC)", tuple(futures_section(facts))),
     ]
     return tuple(headline(facts)), tuple(s for s in sections if s.sentences)
