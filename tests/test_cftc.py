@@ -853,7 +853,7 @@ def test_the_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
     os.symlink(ROOT / "tests", tmp_path / "tests")
     page = (ROOT / "docs" / "cftc.md").read_text()
     commands = [line.strip()[2:].split() for line in page.splitlines() if line.strip().startswith("$ smartmoney")]
-    assert len(commands) == 2
+    assert len(commands) == 4
     for command in commands:
         result = CliRunner().invoke(app, command[1:])
         assert result.exit_code == 0, result.output
