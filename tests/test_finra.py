@@ -890,3 +890,21 @@ def test_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
         exec(compile(block, "docs/finra.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "23421344" in printed and "33.87" in printed and "2026-09-10" in printed
+
+
+def test_the_book_and_cli_carry_the_short_data(tmp_path):
+    import smartmoney as sm
+    from typer.testing import CliRunner
+
+    from smartmoney.cli import app
+
+    store = Store.open(tmp_path / "store", create=True)
+    store.ingest("finra_short_interest", [INTEREST_CSV])
+    book = sm.open(store)
+    facts = book.facts()
+    assert facts and {f.who for f in facts} == {"short_sellers"}
+    ranked = book.most_shorted(by="days_to_cover", top=3).to_pandas()
+    assert len(ranked) <= 3 and ranked.days_to_cover.is_monotonic_decreasing
+    result = CliRunner().invoke(app, ["metrics", "short_interest", "--store", str(store.path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)) == len(store.read("short_interest"))

@@ -120,12 +120,37 @@ class Book:
         day = self._check_as_of(as_of, need_positions=False)
         return cot_positioning(self.backend, report=report, as_of=day)
 
+    def short_volume(self, freq: str = "D", as_of: str | dt.date | None = None) -> ibis.Table:
+        """FINRA short volume per symbol, daily or weekly (see `metrics.short`)."""
+        from smartmoney.metrics import short
+
+        if freq not in ("D", "W"):
+            raise BookError(f"short volume comes daily (D) or weekly (W), not {freq!r}")
+        day = self._check_as_of(as_of, need_positions=False)
+        return (short.short_volume if freq == "D" else short.short_volume_weekly)(self.backend, as_of=day)
+
+    def short_interest(self, as_of: str | dt.date | None = None) -> ibis.Table:
+        """FINRA short interest per symbol and settlement date, as published by `as_of`."""
+        from smartmoney.metrics import short
+
+        return short.short_interest(self.backend, as_of=self._check_as_of(as_of, need_positions=False))
+
+    def most_shorted(self, as_of: str | dt.date | None = None, *, by: str = "days_to_cover",
+                     top: int = 10) -> ibis.Table:
+        """The most shorted symbols at the latest settlement date (capped days to cover left out)."""
+        from smartmoney.metrics import short
+
+        return short.most_shorted(self.backend, by=by, top=top,
+                                  as_of=self._check_as_of(as_of, need_positions=False))
+
     def facts(self, as_of: str | dt.date | None = None) -> list:
         """Every fact about the last week up to `as_of`: hedge-fund positioning, retail and
-        hedge funds vs retail, and CFTC futures positioning, for the data the store holds."""
+        hedge funds vs retail, CFTC futures positioning and FINRA short selling, for the data
+        the store holds."""
         from smartmoney.cot import cot_facts
         from smartmoney.positioning import positioning_facts
         from smartmoney.retail import retail_facts
+        from smartmoney.shorts import short_facts
 
         rows = {name: table["rows"] for name, table in self.store.info()["tables"].items()}
         day = self._check_as_of(as_of, need_positions=bool(rows["positions"]))
@@ -133,6 +158,8 @@ class Book:
         found += retail_facts(self, as_of)
         if rows["futures_positions"]:
             found += cot_facts(self.backend, day)
+        if rows["short_volume"] or rows["short_interest"]:
+            found += short_facts(self.backend, day)
         return sorted(found, key=lambda f: f.id)
 
     def securities(self) -> pd.DataFrame:

@@ -186,6 +186,9 @@ FAMILIES = {
     "watch_list": lambda book, by, freq, as_of: book.watch_list(as_of=as_of),
     "event_study": lambda book, by, freq, as_of: book.event_study(as_of=as_of),
     "cot": lambda book, by, freq, as_of: book.cot(as_of=as_of),
+    "short_volume": lambda book, by, freq, as_of: book.short_volume(freq="D" if freq == "D" else "W", as_of=as_of),
+    "short_interest": lambda book, by, freq, as_of: book.short_interest(as_of=as_of),
+    "most_shorted": lambda book, by, freq, as_of: book.most_shorted(as_of=as_of),
 }
 
 
