@@ -73,6 +73,8 @@ def _print_reports(reports: list[IngestReport]) -> None:
         if r.ignored_columns:
             err.print(f"note: {r.file}: ignored columns not in {r.table}: "
                       f"{', '.join(r.ignored_columns)}", highlight=False)
+        for note in r.notes:
+            err.print(f"note: {r.file}: {note}", highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -36,7 +36,7 @@ import pyarrow.parquet as pq
 
 from smartmoney.schema import TABLES, Table
 from smartmoney.sources import FileError, source
-from smartmoney.validate import REJECT_COLUMNS, Batch, validate
+from smartmoney.validate import REJECT_COLUMNS, Batch, set_aside, validate
 
 MANIFEST = "_manifest.json"
 LOCK = "_lock"
@@ -85,6 +85,7 @@ class IngestReport:
     ignored_columns: list[str] = field(default_factory=list)
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS),
                                   repr=False)
+    notes: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if self.read != self.accepted + self.rejected:
@@ -247,11 +248,14 @@ class Transaction:
         known = {name: self.known_ids(name) for name in set(batch.table.references.values())}
         if batch.by_ticker:
             batch = self._resolve_tickers(batch)
+        if batch.by_cusip:
+            batch = self._resolve_cusips(batch)
         result = validate(batch, known)
         counts = self.write(batch.table.name, result.accepted)
-        read = len(batch.raw) + len(batch.rejects)
-        report = IngestReport(batch.file, batch.table.name, read, len(result.accepted),
-                              len(result.rejects), counts, batch.ignored_columns, result.rejects)
+        read = batch.input_rows
+        report = IngestReport(batch.file, batch.table.name, read, result.accepted_rows,
+                              len(result.rejects), counts, batch.ignored_columns, result.rejects,
+                              batch.notes)
         rejects_changed = self._keep_rejects(result.rejects, digest or batch.file)
         if rejects_changed or counts.inserted or counts.updated or counts.deleted:
             self.manifest["ingests"].append({
@@ -271,6 +275,32 @@ class Transaction:
         raw = batch.raw.assign(security_id=tickers.map(
             lambda t: by_ticker.get(t.strip(), t) if isinstance(t, str) else t))
         return replace(batch, raw=raw, by_ticker=False)
+
+    def _resolve_cusips(self, batch: Batch) -> Batch:
+        """security_id read from a CUSIP column: matched to securities.cusip (trimmed, upper
+        case). A CUSIP no security holds, or several do, is rejected with that reason."""
+        securities = _read_files(self.store.files("securities", self.manifest),
+                                 arrow_schema(TABLES["securities"]), ["security_id", "cusip"])
+        holders: dict[str, list[str]] = {}
+        for cusip, security_id in zip(securities["cusip"], securities["security_id"]):
+            if isinstance(cusip, str) and cusip.strip():
+                holders.setdefault(cusip.strip().upper(), []).append(security_id)
+        raw = batch.raw.reset_index(drop=True)
+        cusips = [c.strip().upper() if isinstance(c, str) else c for c in raw["security_id"]]
+        found = [holders.get(c, []) if isinstance(c, str) else None for c in cusips]
+        unresolved = np.array([ids is not None and len(ids) != 1 for ids in found], dtype=bool)
+
+        def reason(cusip: str, ids: list[str]) -> str:
+            if not ids:
+                return (f"unmapped CUSIP {cusip}: no security has this cusip (ingest securities with "
+                        f"their cusip to map it)")
+            return f"ambiguous CUSIP {cusip}: securities {', '.join(sorted(ids))} all hold it"
+
+        reasons = pd.Series([reason(cusip, ids) if failed else None
+                             for cusip, ids, failed in zip(cusips, found, unresolved)], dtype=object)
+        resolved = [ids[0] if ids is not None and len(ids) == 1 else cusip for cusip, ids in zip(cusips, found)]
+        batch = replace(batch, raw=raw.assign(security_id=resolved), by_cusip=False)
+        return set_aside(batch, unresolved, reasons)
 
     def write(self, table_name: str, frame: pd.DataFrame) -> WriteCounts:
         """Upsert already validated rows of a table, one partition at a time."""

@@ -8,7 +8,7 @@ cross-field rules, and duplicate keys inside the batch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -30,7 +30,11 @@ class Batch:
     """Raw rows of one canonical table read from one input.
 
     `raw` holds the input's values as text (None for empty cells), one column per input
-    column; `rows` gives each row's 1-based data row number in the input.
+    column; `rows` gives each row's 1-based data row number in the input. A raw row that sums
+    several input rows lists the others in `merged_rows` (a tuple of row numbers per raw row;
+    None when each raw row is one input row): they are accepted or rejected with it, so
+    read = accepted + rejected still counts input rows. `notes` are what the source wants the
+    user to know about the input as a whole (checks against totals the file states, ...).
     """
 
     table: Table
@@ -40,6 +44,42 @@ class Batch:
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_COLUMNS))
     ignored_columns: list[str] = field(default_factory=list)
     by_ticker: bool = False  # security_id holds tickers, to match against securities.ticker
+    by_cusip: bool = False  # security_id holds CUSIPs, to match against securities.cusip
+    merged_rows: np.ndarray | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def input_rows(self) -> int:
+        """Input rows behind this batch: raw rows, the rows merged into them, and rejects."""
+        merged = 0 if self.merged_rows is None else sum(len(more) for more in self.merged_rows)
+        return len(self.raw) + merged + len(self.rejects)
+
+
+def set_aside(batch: Batch, mask: np.ndarray, reasons: pd.Series) -> Batch:
+    """`batch` without the raw rows in `mask`, which join its rejects with their `reasons`
+    (one reject per input row, merged rows included)."""
+    mask = np.asarray(mask, dtype=bool)
+    if not mask.any():
+        return batch
+    raw = batch.raw.reset_index(drop=True)
+    moved = pd.DataFrame({"file": batch.file, "row": np.asarray(batch.rows)[mask], "table": batch.table.name,
+                          "reason": np.asarray(reasons, dtype=object)[mask], "record": _records(raw[mask])})
+    if batch.merged_rows is not None:
+        moved = _with_merged_rows(moved, batch.merged_rows[mask])
+    rejects = pd.concat([batch.rejects, moved], ignore_index=True) if len(batch.rejects) else moved
+    merged = None if batch.merged_rows is None else batch.merged_rows[~mask]
+    return replace(batch, raw=raw[~mask].reset_index(drop=True), rows=np.asarray(batch.rows)[~mask],
+                   rejects=rejects, merged_rows=merged)
+
+
+def _with_merged_rows(rejects: pd.DataFrame, merged: np.ndarray) -> pd.DataFrame:
+    """One reject per input row: each rejected raw row repeated for the rows merged into it."""
+    extra = [(index, number) for index, more in enumerate(merged) for number in more]
+    if not extra:
+        return rejects
+    positions, numbers = zip(*extra)
+    copies = rejects.iloc[list(positions)].assign(row=list(numbers))
+    return pd.concat([rejects, copies], ignore_index=True)
 
 
 @dataclass
@@ -48,6 +88,7 @@ class Validated:
 
     accepted: pd.DataFrame
     rejects: pd.DataFrame
+    accepted_rows: int  # input rows behind `accepted` (more than its length when rows were merged)
 
 
 class _Reasons:
@@ -254,13 +295,17 @@ def validate(batch: Batch, known: dict[str, set[str]]) -> Validated:
         "reason": failed.reindex(typed.index[bad]).to_numpy(),
         "record": _records(raw[bad]),
     })
+    accepted_rows = int((~bad).sum())
+    if batch.merged_rows is not None:
+        rejects = _with_merged_rows(rejects, batch.merged_rows[bad])
+        accepted_rows += sum(len(more) for more in batch.merged_rows[~bad])
     accepted = typed[~bad].reset_index(drop=True)
     for column in table.columns:
         if column.kind in ("string", "enum"):
             accepted[column.name] = accepted[column.name].astype(object)
     all_rejects = pd.concat([batch.rejects, rejects], ignore_index=True) if len(batch.rejects) else rejects
     all_rejects = all_rejects.astype({"row": "int64"}).sort_values("row", ignore_index=True)
-    return Validated(accepted=accepted, rejects=all_rejects)
+    return Validated(accepted=accepted, rejects=all_rejects, accepted_rows=accepted_rows)
 
 
 def _derived_trade_ids(typed: pd.DataFrame) -> pd.Series:
