@@ -243,3 +243,35 @@ def test_columns_outside_the_table_are_ignored_and_reported(store, tmp_path):
     assert (report.accepted, report.ignored_columns) == (1, ["desk_note"])
     assert store.read("positions").columns.tolist() == ["date", "account_id", "security_id", "quantity",
                                                         "available_from"]
+
+
+def test_kept_rejects_follow_the_latest_ingest_of_a_file(store, tmp_path):
+    """A row rejected for an unknown account is accepted once the account exists; the kept
+    rejects of that file then go, and the same input again keeps them as they are."""
+    path = _write(tmp_path / "positions.csv", "date,account_id,security_id,quantity\n"
+                  "2024-06-03,F1,AAPL,100\n2024-06-03,F9,AAPL,200\n2024-06-03,F9,MSFT,-5\n")
+    first = _ingest_one(store, "positions", path)
+    assert (first.accepted, first.rejected) == (1, 2) and len(store.rejects()) == 2
+    before = _tree_digest(store.path)
+    _ingest_one(store, "positions", path)
+    assert _tree_digest(store.path) == before
+    accounts = _write(tmp_path / "accounts.csv", "account_id,name,strategy\nF9,Fund Nine,other\n")
+    _ingest_one(store, "accounts", accounts)
+    again = _ingest_one(store, "positions", path)
+    assert (again.accepted, again.rejected) == (3, 0)
+    assert store.rejects().empty and store.info()["rejected_rows"] == 0
+
+
+def test_every_member_of_a_zip_keeps_its_rejects(tmp_path):
+    import zipfile
+
+    rows = "34200000,1000000,100,D,0,0\n34200001,1000100,100,D,0,1\n"
+    archive = tmp_path / "20240603_trade.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("20240603_aaa_Trade_Tick.csv", rows)
+        bundle.writestr("20240603_bbb_Trade_Tick.csv", rows)
+    store = Store.open(tmp_path / "store", create=True)
+    reports = store.ingest("lean_trades", [archive])
+    assert [(r.accepted, r.rejected) for r in reports] == [(1, 1), (1, 1)]
+    kept = store.rejects()
+    assert sorted(kept["file"]) == [f"{archive}:20240603_aaa_Trade_Tick.csv", f"{archive}:20240603_bbb_Trade_Tick.csv"]

@@ -256,7 +256,8 @@ class Transaction:
         report = IngestReport(batch.file, batch.table.name, read, result.accepted_rows,
                               len(result.rejects), counts, batch.ignored_columns, result.rejects,
                               batch.notes)
-        rejects_changed = self._keep_rejects(result.rejects, digest or batch.file)
+        rejects_changed = self._keep_rejects(result.rejects,
+                                             f"{digest or batch.file}:{batch.table.name}:{batch.file}")
         if rejects_changed or counts.inserted or counts.updated or counts.deleted:
             self.manifest["ingests"].append({
                 "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
@@ -353,17 +354,31 @@ class Transaction:
         _write_parquet(_to_arrow(frame, arrow_schema(table)), path)
         return relative
 
-    def _keep_rejects(self, rejects: pd.DataFrame, digest: str) -> bool:
-        if rejects.empty or digest in self.manifest["rejects"]:
+    def _keep_rejects(self, rejects: pd.DataFrame, key: str) -> bool:
+        """Keep the rejects of one batch (an input file's rows of one table) under `key`.
+
+        The same input again keeps what is kept; the same input with other rejects (e.g. after
+        the securities it names were ingested) replaces them; no rejects removes them.
+        """
+        entry = self.manifest["rejects"].get(key)
+        frame = rejects[REJECT_COLUMNS].astype({"row": "int64"}).reset_index(drop=True)
+        fingerprint = f"{int(pd.util.hash_pandas_object(frame.astype(str), index=False).sum()) % 2**64:016x}"
+        if entry is not None and entry.get("fingerprint") == fingerprint:
             return False
+        if entry is None and rejects.empty:
+            return False
+        if entry is not None:
+            self._superseded.append(self.store.path / entry["file"])
+            del self.manifest["rejects"][key]
+        if rejects.empty:
+            return True
         relative = f"{REJECTS_DIR}/part-{uuid.uuid4().hex}.parquet"
         path = self.store.path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         self._written.append(path)
-        _write_parquet(pa.Table.from_pandas(rejects[REJECT_COLUMNS], schema=REJECTS_SCHEMA,
-                                            preserve_index=False), path)
-        self.manifest["rejects"][digest] = {"file": relative, "rows": len(rejects),
-                                            "source": str(rejects["file"].iloc[0])}
+        _write_parquet(pa.Table.from_pandas(frame, schema=REJECTS_SCHEMA, preserve_index=False), path)
+        self.manifest["rejects"][key] = {"file": relative, "rows": len(frame), "fingerprint": fingerprint,
+                                         "source": str(frame["file"].iloc[0])}
         return True
 
     def _commit(self) -> None:
