@@ -373,6 +373,54 @@ def report(
             err.print(f"wrote the {kind.upper()} report to {extra.resolve()}", highlight=False)
 
 
+@app.command()
+def fetch(
+    source: Annotated[str, typer.Argument(help="sec13f, cftc or finra.")],
+    what: Annotated[str, typer.Argument(help="sec13f: filing, dataset; cftc: tff, tff_combined, legacy, "
+                                        "legacy_combined, tff_weekly, ..._weekly; finra: short_volume, "
+                                        "short_interest (docs/fetch.md).")],
+    year: Annotated[list[str] | None, typer.Option(help="cftc: a year (repeatable).")] = None,
+    date: Annotated[list[str] | None, typer.Option(help="finra: a date, YYYY-MM-DD (repeatable).")] = None,
+    start: Annotated[str | None, typer.Option(help="finra short_volume: first day of a range.")] = None,
+    end: Annotated[str | None, typer.Option(help="finra short_volume: last day of a range.")] = None,
+    facility: Annotated[list[str] | None, typer.Option(help="finra short_volume: CNMS (default), "
+                                                       "FNRA, FNSQ, FNQC, FNYX, FORF (repeatable).")] = None,
+    cik: Annotated[str | None, typer.Option(help="sec13f filing: the filer's CIK.")] = None,
+    accession: Annotated[list[str] | None, typer.Option(help="sec13f filing: accession number (repeatable).")] = None,
+    dataset: Annotated[list[str] | None, typer.Option(help="sec13f dataset: e.g. 2023q4 or "
+                                                      "01jun2024-31aug2024 (repeatable).")] = None,
+    cache: Annotated[Path | None, typer.Option(help="Cache directory (default: $SMARTMONEY_CACHE or "
+                                               "~/.cache/smartmoney).")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="Download again even when cached.")] = False,
+    user_agent: Annotated[str | None, typer.Option(help="'Name email@domain', required by the SEC "
+                                                   "(default: $SMARTMONEY_USER_AGENT).")] = None,
+    base_url: Annotated[str | None, typer.Option(help="Another server (a mirror) "
+                                                 "(default: $SMARTMONEY_<SOURCE>_BASE_URL or the official one).")] = None,
+    ingest: Annotated[bool, typer.Option("--ingest", help="Also ingest the files into --store.")] = False,
+    store: Annotated[Path | None, typer.Option("--store", help="The store directory (with --ingest).")] = None,
+    quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+) -> None:
+    """Download raw files from the SEC, the CFTC or FINRA into a cache (and optionally ingest them)."""
+    from smartmoney import fetch as fetching
+
+    values = {"year": year, "date": date, "facility": facility, "cik": [cik] if cik else None,
+              "accession": accession, "dataset": dataset}
+    try:
+        if ingest and store is None:
+            raise ValueError("--ingest needs --store DIR")
+        fetched = fetching.fetch(source, what, values, start=start, end=end, cache=cache, refresh=refresh,
+                                 user_agent=user_agent, base_url=base_url, progress=not quiet and err.is_terminal)
+        reports = (Store.open(store, create=True).ingest(fetching.ingest_kind(source, what),
+                                                          [item.path for item in fetched]) if ingest else [])
+    except (*USER_ERRORS, fetching.FetchError) as error:
+        _fail(error)
+    for item in fetched:
+        out.print(f"{'downloaded' if item.downloaded else 'cached'} {item.url} -> {item.path} "
+                  f"({item.size:,} bytes)", highlight=False, soft_wrap=True)
+    if reports:
+        _print_reports(reports)
+
+
 def main() -> None:
     """Entry point of the `smartmoney` console script."""
     pd.set_option("display.width", 160)
