@@ -298,3 +298,138 @@ def event_study(divergence_frame: pd.DataFrame, prices: pd.DataFrame, securities
             rows.append((h, decile, len(r), r.mean(), r.mean() / (r.std(ddof=1) / np.sqrt(len(r))),
                          100 * (r > 0).mean()))
     return pd.DataFrame(rows, columns=["horizon", "decile", "observations", "mean_return", "t_stat", "hit_rate"])
+
+
+# ------------------------------------------------------------------------------ 13F analytics
+
+
+def _quarter(day) -> int:
+    day = pd.Timestamp(day)
+    return day.year * 4 + (day.month - 1) // 3
+
+
+def filer_holdings(positions, accounts, securities, prices, as_of=None) -> pd.DataFrame:
+    """Each 13F filer's holdings per quarter, valued at the close on the quarter's last date, else
+    at the price the filers' reported values imply (sum of values / sum of shares)."""
+    filers = set(accounts.loc[accounts.strategy == "13f_filer", "account_id"])
+    rows = _equity_positions(positions, securities)
+    rows = rows[rows.account_id.isin(filers) & (rows.quantity > 0)]
+    if as_of is not None:
+        day = pd.Timestamp(as_of)
+        rows = rows[(pd.to_datetime(rows.date) <= day) & (pd.to_datetime(rows.available_from) <= day)]
+    rows = rows.assign(date=pd.to_datetime(rows.date), quarter=[_quarter(d) for d in rows.date])
+    ends = rows.groupby("quarter")["date"].max().to_dict()
+    close = {(pd.Timestamp(d), s): c for d, s, c in zip(prices.date, prices.security_id, prices.close)}
+    value_sum, share_sum = {}, {}
+    for q, s, shares, value in zip(rows.quarter, rows.security_id, rows.quantity, rows.reported_value):
+        if not pd.isna(value):
+            value_sum[q, s] = value_sum.get((q, s), 0.0) + value
+            share_sum[q, s] = share_sum.get((q, s), 0.0) + shares
+    out = []
+    for r in rows.itertuples():
+        price = close.get((ends[r.quarter], r.security_id))
+        if price is None and (r.quarter, r.security_id) in value_sum:
+            price = value_sum[r.quarter, r.security_id] / share_sum[r.quarter, r.security_id]
+        out.append({"period_end": ends[r.quarter], "quarter": r.quarter, "account_id": r.account_id,
+                    "security_id": r.security_id, "shares": r.quantity,
+                    "price": np.nan if price is None else price,
+                    "value": np.nan if price is None else r.quantity * price})
+    return pd.DataFrame(out)
+
+
+def filer_flows(positions, accounts, securities, prices, *, by: str, as_of=None) -> pd.DataFrame:
+    """13F quarter-on-quarter flows per quarter and group, for filers with a filing in both
+    quarters; holders and value over all filers of the quarter."""
+    h = filer_holdings(positions, accounts, securities, prices, as_of)
+    key, label = group_of(by, securities, accounts)
+    close = {(pd.Timestamp(d), s): c for d, s, c in zip(prices.date, prices.security_id, prices.close)}
+    ends = h.groupby("quarter")["period_end"].max().to_dict()
+    price = {(q, s): p for q, s, p in zip(h.quarter, h.security_id, h.price)}
+    shares = {(q, a, s): n for q, a, s, n in zip(h.quarter, h.account_id, h.security_id, h.shares)}
+    value = {(q, a, s): v for q, a, s, v in zip(h.quarter, h.account_id, h.security_id, h.value)}
+    filed = {(q, a) for q, a in zip(h.quarter, h.account_id)}
+    groups_seen = sorted({label[s] for s in h.security_id}) if key == "security_id" else ["all"]
+    rows = []
+    for q in sorted(ends):
+        both = {a for (qq, a) in filed if qq == q and (q - 1, a) in filed}
+        for group in groups_seen:
+            in_group = h[(h.quarter == q) & (h[key].map(label) == group)]
+            row = {"period_end": ends[q], by: group, "holders": in_group.account_id.nunique(),
+                   "value": in_group.value.sum()}
+            if any(qq == q - 1 for (qq, _) in filed) and both:
+                buy = sell = before_value = 0.0
+                new = closed = unvalued = 0
+                holders_now, holders_before, filers = set(), set(), set()
+                pairs = {(a, s) for (qq, a, s) in shares if qq in (q, q - 1) and a in both}
+                for a, s in pairs:
+                    if label[s if key == "security_id" else a] != group:
+                        continue
+                    now, before = shares.get((q, a, s), 0.0), shares.get((q - 1, a, s), 0.0)
+                    filers.add(a)
+                    holders_now |= {a} if now > 0 else set()
+                    holders_before |= {a} if before > 0 else set()
+                    before_value += value.get((q - 1, a, s), 0.0)
+                    p = price.get((q, s))
+                    if p is None:
+                        p = close.get((ends[q], s), price.get((q - 1, s)))
+                    new += before == 0 < now
+                    closed += now == 0 < before
+                    if now != before and (p is None or np.isnan(p)):
+                        unvalued += 1
+                    elif now > before:
+                        buy += (now - before) * p
+                    else:
+                        sell += (before - now) * p
+                row.update(long_buy=buy, long_sell=sell, net_flow=buy - sell, gross_traded=buy + sell,
+                           new_positions=new, closed_positions=closed,
+                           holders_change=len(holders_now) - len(holders_before),
+                           net_flow_pct_value=100 * (buy - sell) / before_value if before_value else np.nan,
+                           filers=len(filers), unvalued=unvalued)
+            rows.append(row)
+    out = pd.DataFrame(rows)
+    sd = []
+    for _, group in out.groupby(by, sort=False):
+        sd.append(pd.Series(_trailing_sd(group.net_flow.to_numpy(dtype=float), 12, 4), index=group.index))
+    out["net_flow_sd"] = out.net_flow / pd.concat(sd)
+    return out.sort_values(["period_end", by], ignore_index=True)
+
+
+def concentration(positions, accounts, securities, prices, as_of=None, top: int = 10) -> pd.DataFrame:
+    """The share of each filer's valued long book in its 10 largest holdings, per quarter."""
+    h = filer_holdings(positions, accounts, securities, prices, as_of)
+    rows = []
+    for (end, account), book in h.groupby(["period_end", "account_id"]):
+        valued = book.dropna(subset=["value"]).sort_values(["value", "security_id"], ascending=[False, True])
+        total = valued.value.sum()
+        rows.append({"period_end": end, "account_id": account, "positions": len(book),
+                     "unvalued": int(book.value.isna().sum()), "long_value": total,
+                     "top10_value": valued.value.head(top).sum(),
+                     "top10_share": 100 * valued.value.head(top).sum() / total if total else np.nan})
+    return pd.DataFrame(rows)
+
+
+def vip(positions, accounts, securities, prices, as_of=None, top: int = 20) -> pd.DataFrame:
+    """Per quarter, the securities most often among the filers' 10 largest holdings."""
+    h = filer_holdings(positions, accounts, securities, prices, as_of).dropna(subset=["value"])
+    ticker = dict(zip(securities.security_id, securities.ticker))
+    counts, books = {}, {}
+    for (q, _), book in h.groupby(["quarter", "account_id"]):
+        books[q] = books.get(q, 0) + 1
+        for s in book.sort_values(["value", "security_id"], ascending=[False, True]).security_id.head(10):
+            counts[q, s] = counts.get((q, s), 0) + 1
+    ends = h.groupby("quarter")["period_end"].max().to_dict()
+    ranks = {}
+    for q in books:
+        funds = sorted(((n, s) for (qq, s), n in counts.items() if qq == q), reverse=True)
+        for n, s in funds:
+            ranks[q, s] = 1 + sum(1 for m, _ in funds if m > n)
+    rows = []
+    for (q, s), n in counts.items():
+        if ranks[q, s] <= top:
+            listed_before = q - 1 in books
+            rows.append({"period_end": ends[q], "ticker": ticker[s], "funds": n, "of": books[q],
+                         "share": 100 * n / books[q], "rank": ranks[q, s],
+                         "funds_before": counts.get((q - 1, s), 0) if listed_before else np.nan,
+                         "rank_before": ranks.get((q - 1, s), np.nan),
+                         "new": (ranks.get((q - 1, s), top + 1) > top) if listed_before else None})
+    return pd.DataFrame(rows).sort_values(["period_end", "rank", "ticker"], ignore_index=True)

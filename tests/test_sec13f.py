@@ -21,6 +21,7 @@ from smartmoney import Store
 from smartmoney.cli import app
 from smartmoney.engine import connect
 from smartmoney.metrics import Inputs
+from smartmoney.metrics.holdings import filer_positions
 from smartmoney.sources import FileError
 from smartmoney.sources.sec13f import TABLE_NS, cover_page, filing_checks
 
@@ -146,6 +147,8 @@ def test_the_trimmed_artal_file_is_reported_against_its_summary_page(tmp_path):
     assert store.read("accounts").set_index("account_id").loc[ARTAL_CIK, "name"] == "Artal Group S.A."
     assert positions(store) == {"AMD": (6000.0, "2023-08-11"), "GOOGL": (4000.0, "2023-08-11"),
                                 "AMZN": (10000.0, "2023-08-11")}
+    # ... so the stored value of the AMD position is $683,000, in dollars.
+    assert store.read("positions").set_index("security_id").loc["AMD", "reported_value"] == 683_000.0
     assert set(store.read("positions")["date"].dt.strftime("%Y-%m-%d")) == {"2023-06-30"}
     reasons = report.rejects.set_index("row")["reason"]
     assert reasons[16].startswith("option row (putCall Call): 500000 shares of 03152W109 under Call options")
@@ -159,13 +162,16 @@ def test_lts_one_becomes_an_account_and_positions_on_the_last_trading_day_of_its
     counted(report)
     assert (accounts.read, accounts.accepted) == (1, 1)
     assert store.read("accounts").to_dict("records") == [
-        {"account_id": LTS_CIK, "name": "LTS One Management LP", "strategy": "other", "region": None}]
+        {"account_id": LTS_CIK, "name": "LTS One Management LP", "strategy": "13f_filer", "region": None}]
     # The period ends Saturday 2023-09-30: positions are dated Friday 2023-09-29, knowable from
     # the filing date 2023-11-14.
     assert set(store.read("positions")["date"].dt.strftime("%Y-%m-%d")) == {"2023-09-29"}
     assert positions(store) == {"AMZN": (137500.0, "2023-11-14"), "CSX": (600000.0, "2023-11-14"),
                                 "HUM": (47500.0, "2023-11-14"), "IFF": (2265000.0, "2023-11-14"),
                                 "MSFT": (65000.0, "2023-11-14"), "V": (90000.0, "2023-11-14")}
+    # <value>20524000</value> for 65,000 MSFT shares, a filing in dollars: stored as it stands.
+    values = store.read("positions").set_index("security_id")["reported_value"]
+    assert values["MSFT"] == 20_524_000.0
     assert (report.read, report.accepted, report.rejected) == (14, 6, 8)
     assert all(reason.startswith("unmapped CUSIP") for reason in report.rejects["reason"])
     assert report.notes == [(
@@ -414,7 +420,7 @@ def test_positions_are_not_visible_before_their_filing_date(tmp_path):
     backend = connect(store)
 
     def held(as_of: str) -> dict[str, list[str]]:
-        frame = Inputs(backend, dt.date.fromisoformat(as_of)).positions.to_pandas()
+        frame = filer_positions(Inputs(backend, dt.date.fromisoformat(as_of))).to_pandas()
         return {account: sorted(frame[frame["account_id"] == account]["security_id"])
                 for account in (LTS_CIK, ARTAL_CIK)}
 
@@ -429,7 +435,7 @@ def test_amended_positions_are_visible_from_the_amendment(tmp_path):
     store = new_store(tmp_path)
     ingest(store, dataset_zip(tmp_path))
     backend = connect(store)
-    visible = {day: sorted(Inputs(backend, dt.date.fromisoformat(day)).positions.to_pandas().query(
+    visible = {day: sorted(filer_positions(Inputs(backend, dt.date.fromisoformat(day))).to_pandas().query(
         "account_id == @LTS_CIK")["security_id"]) for day in ("2023-11-30", "2023-12-01", "2023-12-15")}
     assert visible == {"2023-11-30": [], "2023-12-01": ["AMZN", "CSX", "MSFT", "V"],
                        "2023-12-15": ["AMZN", "CSX", "GOOGL", "HUM", "MSFT", "V"]}

@@ -19,7 +19,7 @@ import pandas as pd
 
 from smartmoney import metrics
 from smartmoney.engine import connect
-from smartmoney.metrics import Disclosure, Inputs, groups, retail
+from smartmoney.metrics import Disclosure, Inputs, groups, holdings, retail
 from smartmoney.metrics.event_study import event_study
 from smartmoney.store import Store
 from smartmoney.taxonomy import is_trading_day
@@ -47,6 +47,17 @@ class Book:
         if not tables["rows"]:
             raise BookError(f"{self.store.path}: the book is empty (no positions ingested)")
         return (dt.date.fromisoformat(tables["first_date"]), dt.date.fromisoformat(tables["last_date"]))
+
+    @cached_property
+    def last_known(self) -> dt.date:
+        """The last day the store knows of: its last position date, or a later filing date (13F)."""
+        last = self.date_range[1]
+        filed = self.backend.table("positions").available_from.max().execute()
+        if filed is not None and pd.Timestamp(filed).date() > last:
+            last = pd.Timestamp(filed).date()
+            while not is_trading_day(last):  # knowable on a day the market is shut: report the next open
+                last += dt.timedelta(days=1)
+        return last
 
     @cached_property
     def uses_trades(self) -> bool:
@@ -143,18 +154,49 @@ class Book:
         return short.most_shorted(self.backend, by=by, top=top,
                                   as_of=self._check_as_of(as_of, need_positions=False))
 
+    def filer_flows(self, by: str = "sector", as_of: str | dt.date | None = None) -> ibis.Table:
+        """13F quarter-on-quarter flows, holders and value per quarter and group
+        (see `smartmoney.metrics.holdings`)."""
+        holdings.check(by)
+        return holdings.quarterly_flows(self.inputs(as_of, need_positions=False), by=by)
+
+    def holders(self, as_of: str | dt.date | None = None) -> ibis.Table:
+        """13F holders per ticker and quarter, with their change and the positions opened and closed."""
+        table = self.filer_flows(by="ticker", as_of=as_of)
+        return table.select("period_end", "ticker", "holders", "holders_change", "new_positions",
+                            "closed_positions", "net_flow", "value")
+
+    def concentration(self, as_of: str | dt.date | None = None) -> ibis.Table:
+        """The share of each 13F filer's long book in its 10 largest holdings, per quarter."""
+        return holdings.concentration(self.inputs(as_of, need_positions=False))
+
+    def vip(self, as_of: str | dt.date | None = None, *, top: int = 20) -> ibis.Table:
+        """The stocks most often among the 13F filers' 10 largest holdings, per quarter."""
+        if top < 1:
+            raise BookError(f"top must be at least 1, not {top}")
+        return holdings.vip(self.inputs(as_of, need_positions=False), top=top)
+
+    @cached_property
+    def strategies(self) -> set[str]:
+        """The strategies of the book's accounts (13f_filer for 13F filers)."""
+        return set(self.store.read("accounts")["strategy"].dropna())
+
     def facts(self, as_of: str | dt.date | None = None) -> list:
-        """Every fact about the last week up to `as_of`: hedge-fund positioning, retail and
-        hedge funds vs retail, CFTC futures positioning and FINRA short selling, for the data
-        the store holds."""
+        """Every fact about the last week up to `as_of`: hedge-fund positioning, 13F filers (their
+        last quarter), retail and hedge funds vs retail, CFTC futures positioning and FINRA short
+        selling, for the data the store holds."""
         from smartmoney.cot import cot_facts
+        from smartmoney.holdings import filer_facts
         from smartmoney.positioning import positioning_facts
         from smartmoney.retail import retail_facts
         from smartmoney.shorts import short_facts
 
         rows = {name: table["rows"] for name, table in self.store.info()["tables"].items()}
         day = self._check_as_of(as_of, need_positions=bool(rows["positions"]))
-        found = positioning_facts(self, as_of) if rows["positions"] else []
+        funds = self.strategies - {holdings.FILER}
+        found = positioning_facts(self, as_of) if rows["positions"] and funds else []
+        if holdings.FILER in self.strategies:
+            found += filer_facts(self, as_of)
         found += retail_facts(self, as_of)
         if rows["futures_positions"]:
             found += cot_facts(self.backend, day)

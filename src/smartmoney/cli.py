@@ -191,6 +191,10 @@ FAMILIES = {
     "short_volume": lambda book, by, freq, as_of: book.short_volume(freq="D" if freq == "D" else "W", as_of=as_of),
     "short_interest": lambda book, by, freq, as_of: book.short_interest(as_of=as_of),
     "most_shorted": lambda book, by, freq, as_of: book.most_shorted(as_of=as_of),
+    "13f_flows": lambda book, by, freq, as_of: book.filer_flows(by=by, as_of=as_of),
+    "13f_holders": lambda book, by, freq, as_of: book.holders(as_of=as_of),
+    "13f_concentration": lambda book, by, freq, as_of: book.concentration(as_of=as_of),
+    "13f_vip": lambda book, by, freq, as_of: book.vip(as_of=as_of),
 }
 
 
@@ -214,7 +218,8 @@ def metrics(
     """Metric tables: exposure, flows, retail, hedge funds vs retail (disclosure control applied).
 
     divergence takes --by (weekly, windows of 1, 4 and 13 weeks); swap_share, watch_list and
-    event_study take neither --by nor --freq.
+    event_study take neither --by nor --freq. The 13F families are quarterly: 13f_flows takes
+    --by (book, sector ... ticker, tmt, asset_type, basket), the others neither.
     """
     import smartmoney as sm
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-STRATEGIES = ("fundamental_ls", "systematic", "multi_strategy", "other")
+FILER_STRATEGY = "13f_filer"  # the strategy of an account read from SEC 13F filings
+STRATEGIES = ("fundamental_ls", "systematic", "multi_strategy", "other", FILER_STRATEGY)
 ASSET_TYPES = ("stock", "etf", "index_future", "option")
 TRADE_SIDES = ("long_buy", "long_sell", "short_sale", "short_cover")
 FUTURES_CATEGORIES = ("dealer", "asset_manager", "leveraged_funds", "other_reportables",
@@ -89,7 +90,8 @@ ACCOUNTS = Table(
     (
         Column("account_id", "string", "Stable identifier used by every other table."),
         Column("name", "string", "Account or fund name."),
-        Column("strategy", "enum", "The fund's strategy.", values=STRATEGIES),
+        Column("strategy", "enum", "The fund's strategy; 13f_filer for an account read from SEC "
+               "13F filings (the 13F analytics read those).", values=STRATEGIES),
         Column("region", "string", "Region of the fund's book, e.g. North America.",
                required=False),
     ),
@@ -107,6 +109,9 @@ POSITIONS = Table(
                "closes the stored position (a missing row means a zero position)."),
         Column("available_from", "date", "First date the row was knowable (13F: filing date).",
                required=False, default_from="date"),
+        Column("reported_value", "float", "Market value the source reports for the holding, in "
+               "USD (13F: VALUE, in dollars whatever unit the filing used); empty for books "
+               "valued at prices.", required=False, sign="non_negative"),
     ),
     key=("date", "account_id", "security_id"),
     partition="date",

@@ -7,9 +7,12 @@ All functions take and return Ibis tables, so the same expressions run on DuckDB
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 
 import ibis
 from ibis import _
+
+from smartmoney.schema import FILER_STRATEGY
 
 FREQS = ("D", "W", "M", "Q")
 _TRUNCATE = {"W": "W", "M": "M", "Q": "Q"}
@@ -34,7 +37,8 @@ class Inputs:
             self._cached[key] = build().cache()
         return self._cached[key]
 
-    def _table(self, name: str) -> ibis.Table:
+    def visible(self, name: str) -> ibis.Table:
+        """Table `name` with the point-in-time cut (date and available_from <= as_of)."""
         table = self.backend.table(name)
         if self.as_of is None:
             return table
@@ -54,27 +58,36 @@ class Inputs:
 
     @property
     def prices(self) -> ibis.Table:
-        return self._table("prices")
+        return self.visible("prices")
 
     @property
     def equity(self) -> ibis.Table:
-        return self._table("equity")
+        return self.visible("equity")
 
     @property
     def retail_flows(self) -> ibis.Table:
-        return self._table("retail_flows")
+        return self.visible("retail_flows")
 
     @property
     def trades(self) -> ibis.Table:
-        return self._table("trades")
+        return self.visible("trades")
+
+    @cached_property
+    def filers(self) -> ibis.Table | None:
+        """The accounts that are 13F filers, or None when the book has none."""
+        filers = self.accounts.filter(_.strategy == FILER_STRATEGY).select("account_id")
+        return filers if filers.count().execute() else None
 
     @property
     def positions(self) -> ibis.Table:
-        """Equity positions (options left out), with the point-in-time cut."""
-        positions = self._table("positions")
+        """The funds' equity positions (options and 13F filers left out: their quarterly holdings
+        have their own analytics, `metrics.holdings`), with the point-in-time cut."""
+        positions = self.visible("positions")
         kept = self.securities.filter(~_.asset_type.isin(EXCLUDED_ASSET_TYPES)).select("security_id")
-        return positions.semi_join(kept, "security_id").select(
-            "date", "account_id", "security_id", "quantity")
+        positions = positions.semi_join(kept, "security_id")
+        if self.filers is not None:
+            positions = positions.anti_join(self.filers, "account_id")
+        return positions.select("date", "account_id", "security_id", "quantity")
 
     def presence(self) -> ibis.Table:
         """(date, account_id) where the account is present (computed once)."""

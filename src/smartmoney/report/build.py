@@ -21,16 +21,22 @@ SIGN = {"long_buy": 1.0, "short_cover": 1.0, "long_sell": -1.0, "short_sale": -1
 
 def build(book, as_of: str | dt.date | None = None) -> Report:
     """The report of `book` for the week ending on (or last before) `as_of`."""
-    day = book.inputs(as_of).as_of or book.date_range[1]
+    day = book.inputs(as_of).as_of or book.last_known
     facts = book.facts(as_of=day)
     headline, sections = narrative.write(facts, day)
+    keys = {s.key for s in sections}
     turn = next((s.title.split(": ", 1)[1] for s in sections if s.key == "turn" and ": " in s.title), None)
-    charts = [leverage_chart(book, day), components_chart(book, day), sector_heatmap(book, day)]
+    funds = bool(keys & {"leverage", "flows"})
+    charts = [leverage_chart(book, day), components_chart(book, day), sector_heatmap(book, day)] if funds else []
     if turn:
         charts.append(turn_chart(book, day, turn))
-    if any(s.key in ("retail", "hf_vs_retail") for s in sections):
+    if keys & {"retail", "hf_vs_retail"}:
         charts += [retail_baskets_chart(book, day), watch_list_chart(book, day), event_study_chart(book, day)]
-    return Report(str(book.store.path), day, headline, sections, tuple(c for c in charts if c is not None))
+    if "filers" in keys:
+        charts += [filer_sectors_chart(book, day), vip_chart(book, day)]
+    subject = ("Hedge fund positioning", "week ending") if funds else ("Positioning in public data", "as of")
+    return Report(str(book.store.path), day, headline, sections, tuple(c for c in charts if c is not None),
+                  *subject)
 
 
 def _dated(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,3 +122,25 @@ def event_study_chart(book, day: dt.date) -> Chart | None:
     return Chart("event_study", "Mean forward return by divergence decile (D10: hedge funds sold most to retail)",
                  rows, x="mean_return", y="decile", kind="bar", series="series", x_label="Mean forward return, %",
                  y_label="Divergence decile", note=f"weeks up to {day}", sorted=False)
+
+
+def filer_sectors_chart(book, day: dt.date) -> Chart | None:
+    frame = _dated(book.filer_flows(by="sector", as_of=day).to_pandas()).dropna(subset=["net_flow"])
+    frame = frame[frame.period_end == frame.period_end.max()]
+    if frame.empty:
+        return None
+    quarter_end = frame.period_end.iloc[0]
+    return Chart("filer_sectors", "13F filers: net flows by sector, last quarter (USD)",
+                 frame[["sector", "net_flow"]], x="net_flow", y="sector", kind="bar", x_label="Net flow, USD",
+                 y_label="Sector", note=f"quarter ending {quarter_end}; filers with filings in both quarters, "
+                 f"as filed by {day}")
+
+
+def vip_chart(book, day: dt.date) -> Chart | None:
+    frame = _dated(book.vip(as_of=day, top=10).to_pandas())
+    frame = frame[frame.period_end == frame.period_end.max()]
+    if frame.empty:
+        return None
+    return Chart("vip", "13F VIP list: how many filers hold each stock among their 10 largest",
+                 frame[["ticker", "funds"]], x="funds", y="ticker", kind="bar", x_label="Filers",
+                 y_label="Stock", note=f"quarter ending {frame.period_end.iloc[0]}, as filed by {day}")

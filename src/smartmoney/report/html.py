@@ -38,6 +38,8 @@ CHART_SECTION = {
     "retail_vs_hf_baskets": "hf_vs_retail",
     "watch_list": "hf_vs_retail",
     "event_study": "hf_vs_retail",
+    "filer_sectors": "filers",
+    "vip": "filers",
 }
 
 FONT = ('-apple-system, BlinkMacSystemFont, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
@@ -97,7 +99,7 @@ def render_html(report: Report) -> str:
                     + chart_block(unplaced) + "</section>")
     body.append(_footer_html(report))
 
-    title = escape(f"Hedge fund positioning — week ending {_long_date(as_of)}")
+    title = escape(f"{report.subject} — {report.dating} {_long_date(as_of)}")
     return "".join([
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -114,7 +116,7 @@ def render_html(report: Report) -> str:
 
 def _header_html(report: Report) -> str:
     return ('<header><div class="kicker">smartmoney · weekly positioning note</div>'
-            f"<h1>Hedge fund positioning — week ending {escape(_long_date(report.as_of))}</h1>"
+            f"<h1>{escape(report.subject)} — {escape(report.dating)} {escape(_long_date(report.as_of))}</h1>"
             f'<div class="dateline">Data as of {report.as_of.isoformat()} · US equities · '
             "hedge funds and retail</div></header>")
 

@@ -65,6 +65,8 @@ class Report:
     headline: tuple[Sentence, ...]
     sections: tuple[Section, ...]
     charts: tuple[Chart, ...] = field(default_factory=tuple)
+    subject: str = "Hedge fund positioning"  # what the note is about
+    dating: str = "week ending"              # how its date reads: "week ending", "as of"
 
     def to_dict(self) -> dict:
         return {"store": self.store, "as_of": self.as_of.isoformat(),

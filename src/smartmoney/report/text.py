@@ -11,7 +11,7 @@ WIDTH = 96
 
 
 def title(report: Report) -> str:
-    return f"Hedge fund positioning: week ending {report.as_of:%B} {report.as_of.day}, {report.as_of.year}"
+    return f"{report.subject}: {report.dating} {report.as_of:%B} {report.as_of.day}, {report.as_of.year}"
 
 
 def render_text(report: Report) -> str:

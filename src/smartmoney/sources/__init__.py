@@ -30,9 +30,10 @@ SOURCES: dict[str, Source] = {
 
 
 def source(kind: str) -> Source:
-    """The source registered under `kind`; a FileError-free KeyError lists the known kinds."""
+    """The source registered under `kind` (hyphens read as underscores: cftc-tff is cftc_tff);
+    a KeyError lists the known kinds."""
     try:
-        return SOURCES[kind]
+        return SOURCES[kind.replace("-", "_")]
     except KeyError:
         raise KeyError(f"unknown ingest kind {kind!r}; known kinds: {', '.join(SOURCES)}") from None
 

@@ -8,9 +8,10 @@ quarterly Form 13F data set (its zip, or INFOTABLE.tsv with SUBMISSION, COVERPAG
 SUMMARYPAGE beside it).
 
 accounts: account_id = the filer's CIK as ten digits, name from the cover page, strategy
-``other``. positions: date = the period of report, or the last NYSE trading day before it;
+``13f_filer``. positions: date = the period of report, or the last NYSE trading day before it;
 available_from = the filing date (the signature date for bare XML documents, which lack it);
 quantity = the shares of ``SH`` rows, the rows of one CUSIP summed, stored whole or not at all;
+reported_value = their VALUE in dollars;
 security_id = the security whose `cusip` is the row's (resolved by the store). Option rows
 (``putCall``), principal amount rows (``PRN``), unmapped CUSIPs, rows a later filing superseded
 and unreadable rows are rejected with a reason that says which, so read = accepted + rejected
@@ -50,7 +51,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from smartmoney.schema import ACCOUNTS, POSITIONS
+from smartmoney.schema import ACCOUNTS, FILER_STRATEGY, POSITIONS
 from smartmoney.sources.base import FileError
 from smartmoney.taxonomy.calendar import trading_day_index
 from smartmoney.validate import REJECT_COLUMNS, Batch
@@ -148,13 +149,16 @@ class Sec13F:
     def read(self, path: Path) -> Iterator[Batch]:
         parsed = parse(path)
         rows = _rows(parsed)
+        checks = _checks(parsed, rows)
+        thousands = [key for key, unit in zip(parsed.filings, checks.get("value_unit", [])) if unit == "thousands"]
+        rows["value_usd"] = rows["value_float"] * np.where(rows["filing"].isin(thousands), 1000.0, 1.0)
         superseded, amendment_notes = _amendments(parsed.filings)
         positions, rejects, first_rows, merged_rows = _positions(parsed, rows, superseded)
         accounts = _accounts(parsed.filings)
         if len(accounts):  # first: positions refer to them
             yield Batch(ACCOUNTS, parsed.file, accounts, np.arange(1, len(accounts) + 1))
         yield Batch(POSITIONS, parsed.file, positions, first_rows, rejects, by_cusip=True,
-                    merged_rows=merged_rows, notes=_notes(parsed, _checks(parsed, rows)) + amendment_notes)
+                    merged_rows=merged_rows, notes=_notes(parsed, checks) + amendment_notes)
 
 
 def cover_page(path: str | Path) -> Filing:
@@ -735,7 +739,8 @@ def _positions(parsed: Parsed, h: pd.DataFrame, superseded: dict[str, str]
     rejects = pd.DataFrame({"file": parsed.file, "row": rejected["row"].astype("int64"), "table": "positions",
                             "reason": reason[reason.notna()], "record": _records(rejected)},
                            columns=REJECT_COLUMNS)
-    columns = ["date", "account_id", "security_id", "quantity", "available_from", "cusip", "issuer", "value"]
+    columns = ["date", "account_id", "security_id", "quantity", "available_from", "reported_value", "cusip",
+               "issuer"]
     if good.empty:
         return pd.DataFrame(columns=columns, dtype=object), rejects, np.array([], dtype=np.int64), _tuples([])
     groups = good.groupby(key, sort=False).ngroup().to_numpy()
@@ -754,9 +759,9 @@ def _positions(parsed: Parsed, h: pd.DataFrame, superseded: dict[str, str]
         "security_id": first["cusip"].to_numpy(),
         "quantity": summed("shares_number"),
         "available_from": np.maximum.reduceat(filed, starts).astype("datetime64[D]").astype(str),
+        "reported_value": summed("value_usd"),
         "cusip": first["cusip"].to_numpy(),
         "issuer": first["issuer"].to_numpy(),
-        "value": summed("value_float"),
     }, columns=columns).astype(object)
     merged = _tuples([tuple(rows[start + 1:end]) for start, end in zip(starts, [*starts[1:], len(ids)])])
     return positions, rejects, rows[starts], merged
@@ -792,7 +797,7 @@ def _accounts(filings: dict[str, Filing]) -> pd.DataFrame:
                                        (held.filed, held.accession or "")):
             latest[filing.cik] = filing
     return pd.DataFrame({"account_id": list(latest), "name": [f.name for f in latest.values()],
-                         "strategy": "other"}, columns=["account_id", "name", "strategy"])
+                         "strategy": FILER_STRATEGY}, columns=["account_id", "name", "strategy"])
 
 
 # ------------------------------------------------------------------------------ amendments
