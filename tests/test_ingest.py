@@ -231,7 +231,8 @@ def test_export_round_trips(store, tmp_path):
     assert store.export("positions", tmp_path / "out.csv") == 24
     assert store.export("positions", tmp_path / "out.parquet") == 24
     again = pd.read_csv(tmp_path / "out.csv")
-    assert again.columns.tolist() == ["date", "account_id", "security_id", "quantity", "available_from"]
+    assert again.columns.tolist() == ["date", "account_id", "security_id", "quantity", "available_from",
+                                     "reported_value"]
     assert again["date"].iloc[0] == "2024-06-03"
     pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "out.parquet"), store.read("positions"))
 
@@ -242,7 +243,7 @@ def test_columns_outside_the_table_are_ignored_and_reported(store, tmp_path):
     report = _ingest_one(store, "positions", path)
     assert (report.accepted, report.ignored_columns) == (1, ["desk_note"])
     assert store.read("positions").columns.tolist() == ["date", "account_id", "security_id", "quantity",
-                                                        "available_from"]
+                                                        "available_from", "reported_value"]
 
 
 def test_kept_rejects_follow_the_latest_ingest_of_a_file(store, tmp_path):

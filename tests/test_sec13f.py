@@ -23,6 +23,7 @@ from smartmoney.engine import connect
 from smartmoney.metrics import Inputs
 from smartmoney.metrics.holdings import filer_positions
 from smartmoney.sources import FileError
+from smartmoney.store import StoreError
 from smartmoney.sources.sec13f import TABLE_NS, cover_page, filing_checks
 
 ROOT = Path(__file__).parents[1]
@@ -384,7 +385,12 @@ def lts_restatement(filed: str = "20231201") -> str:
         "<tableValueTotal>454926000<", "<tableValueTotal>302110000<")
 
 
-def test_a_restatement_read_on_its_own_says_what_it_cannot_close(tmp_path):
+def _held_as_of(store: Store, day: str) -> dict[str, float]:
+    frame = filer_positions(Inputs(connect(store), dt.date.fromisoformat(day))).to_pandas()
+    return dict(zip(frame["security_id"], frame["shares"]))
+
+
+def test_a_restatement_ingested_later_replaces_the_holdings_and_keeps_the_past(tmp_path):
     restatement = tmp_path / "0001894188-23-000009.txt"
     restatement.write_text(lts_restatement())
     [check] = filing_checks(restatement).to_dict("records")
@@ -394,11 +400,52 @@ def test_a_restatement_read_on_its_own_says_what_it_cannot_close(tmp_path):
     ingest(store, LTS)
     _, [report] = ingest(store, restatement)
     counted(report)
-    [alone] = [n for n in report.notes if "a RESTATEMENT read without the filing it restates" in n]
-    assert "stored positions it leaves out are not closed" in alone
+    # AMZN restated, IFF left out (closed), the other 4 as the original filed them.
+    assert (report.counts.updated, report.counts.deleted, report.counts.unchanged) == (1, 1, 4)
+    assert positions(store, LTS_CIK) == {
+        "AMZN": (150000.0, "2023-12-01"), "CSX": (600000.0, "2023-11-14"), "HUM": (47500.0, "2023-11-14"),
+        "MSFT": (65000.0, "2023-11-14"), "V": (90000.0, "2023-11-14")}
+    versions = store.read("position_versions")
+    assert versions[["security_id", "quantity"]].values.tolist() == [["AMZN", 137500.0], ["IFF", 2265000.0]]
+    assert set(versions["superseded_from"].dt.strftime("%Y-%m-%d")) == {"2023-12-01"}
+    # Point in time: before the restatement was filed, the original holds.
+    original = {"AMZN": 137500.0, "CSX": 600000.0, "HUM": 47500.0, "IFF": 2265000.0, "MSFT": 65000.0, "V": 90000.0}
+    assert _held_as_of(store, "2023-11-30") == original
+    restated = {k: v for k, v in original.items() if k != "IFF"} | {"AMZN": 150000.0}
+    assert _held_as_of(store, "2023-12-01") == restated
+    # The original again, then the restatement again: nothing changes.
+    before = tree_digest(store.path)
+    _, [again] = ingest(store, LTS)
+    _, [twice] = ingest(store, restatement)
+    assert tree_digest(store.path) == before
+    assert (again.counts.inserted, again.counts.updated, again.counts.deleted) == (0, 0, 0)
+    assert (twice.counts.inserted, twice.counts.updated, twice.counts.deleted) == (0, 0, 0)
+
+
+def test_new_holdings_ingested_later_add_to_the_holdings(tmp_path):
+    text = lts_restatement("20231215").replace("RESTATEMENT", "NEW HOLDINGS")
+    # Only MSFT is in the "new holdings" file: it adds to (replaces) MSFT, closes nothing.
+    text = re.sub(r"\s*<ns1:infoTable>\s*<ns1:nameOfIssuer>(?!MICROSOFT).*?</ns1:infoTable>", "", text, flags=re.DOTALL)
+    (tmp_path / "new.txt").write_text(text)
+    store = new_store(tmp_path)
+    ingest(store, LTS)
+    _, [report] = ingest(store, tmp_path / "new.txt")
+    assert any("NEW HOLDINGS amendment read without the filing it amends" in n for n in report.notes)
     held = positions(store, LTS_CIK)
-    assert held["AMZN"] == (150000.0, "2023-12-01") and held["CSX"] == (600000.0, "2023-12-01")
-    assert held["IFF"] == (2265000.0, "2023-11-14")  # left as the original filed it: see docs/sec13f.md
+    assert len(held) == 6 and held["IFF"] == (2265000.0, "2023-11-14") and held["MSFT"] == (65000.0, "2023-11-14")
+
+
+def test_a_filing_older_than_the_stored_one_is_refused(tmp_path):
+    restatement = tmp_path / "0001894188-23-000009.txt"
+    restatement.write_text(lts_restatement())
+    store = new_store(tmp_path)
+    ingest(store, restatement)
+    before = tree_digest(store.path)
+    with pytest.raises(StoreError, match=r"the holdings of 0001894188 for 2023-09-29 filed 2023-11-14 are older "
+                                         r"than the ones stored \(filed 2023-12-01\): ingest the filings in filing "
+                                         r"order, or together"):
+        ingest(store, LTS)
+    assert tree_digest(store.path) == before
 
 
 def test_a_notice_makes_an_account_and_no_positions(tmp_path):

@@ -118,6 +118,21 @@ POSITIONS = Table(
     references={"account_id": "accounts", "security_id": "securities"},
 )
 
+POSITION_VERSIONS = Table(
+    "position_versions",
+    "Earlier versions of positions that a later filing replaced or closed (13F amendments): "
+    "what was knowable from available_from until superseded_from. Kept by the store, not ingested.",
+    (
+        *POSITIONS.columns[:3],
+        Column("quantity", "float", "Shares held in this version."),
+        Column("available_from", "date", "First date this version was knowable."),
+        POSITIONS.column("reported_value"),
+        Column("superseded_from", "date", "The filing date of the version that replaced it."),
+    ),
+    key=("date", "account_id", "security_id", "available_from"),
+    partition="date",
+)
+
 TRADES = Table(
     "trades",
     "Executed trades; when present, flows come from them instead of position changes.",
@@ -281,7 +296,7 @@ SHORT_INTEREST = Table(
 
 TABLES: dict[str, Table] = {
     table.name: table
-    for table in (SECURITIES, ACCOUNTS, POSITIONS, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
+    for table in (SECURITIES, ACCOUNTS, POSITIONS, POSITION_VERSIONS, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
                   QUOTES, FUTURES_POSITIONS, SHORT_VOLUME, SHORT_INTEREST)
 }
 

@@ -251,7 +251,7 @@ class Transaction:
         if batch.by_cusip:
             batch = self._resolve_cusips(batch)
         result = validate(batch, known)
-        counts = self.write(batch.table.name, result.accepted)
+        counts = self.write(batch.table.name, result.accepted, complete=batch.complete, file=batch.file)
         read = batch.input_rows
         report = IngestReport(batch.file, batch.table.name, read, result.accepted_rows,
                               len(result.rejects), counts, batch.ignored_columns, result.rejects,
@@ -303,11 +303,13 @@ class Transaction:
         batch = replace(batch, raw=raw.assign(security_id=resolved), by_cusip=False)
         return set_aside(batch, unresolved, reasons)
 
-    def write(self, table_name: str, frame: pd.DataFrame) -> WriteCounts:
-        """Upsert already validated rows of a table, one partition at a time."""
+    def write(self, table_name: str, frame: pd.DataFrame, *, complete: frozenset = frozenset(),
+              file: str = "") -> WriteCounts:
+        """Upsert already validated rows of a table, one partition at a time (positions keep
+        the versions a later filing replaces, see `merge_positions`)."""
         table = TABLES[table_name]
         counts = WriteCounts()
-        if frame.empty:
+        if frame.empty and not complete:
             return counts
         if table.partition is None:
             counts.add(self._merge(table, "all", frame))
@@ -318,8 +320,40 @@ class Transaction:
         starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
         for start, end in zip(starts, [*starts[1:], len(days)]):
             key = f"{table.partition}={days[start]}"
-            counts.add(self._merge(table, key, frame.iloc[start:end]))
+            if table.name == "positions":
+                day = str(days[start])
+                counts.add(self._merge_positions(key, frame.iloc[start:end], file,
+                                                 {account for account, date in complete if date == day}))
+            else:
+                counts.add(self._merge(table, key, frame.iloc[start:end]))
         return counts
+
+    def _partition(self, table: Table, partition: str) -> pd.DataFrame:
+        entry = self.manifest["tables"].get(table.name, {}).get(partition)
+        paths = [self.store.path / entry["file"]] if entry is not None else []
+        return _read_files(paths, arrow_schema(table), None)
+
+    def _merge_positions(self, partition: str, new: pd.DataFrame, file: str, complete: set[str]) -> WriteCounts:
+        positions, versions = TABLES["positions"], TABLES["position_versions"]
+        old, old_versions = self._partition(positions, partition), self._partition(versions, partition)
+        current, kept, counts = merge_positions(old, old_versions, new[positions.column_names], complete, file)
+        if counts.inserted or counts.updated or counts.deleted:
+            self._replace_partition(positions, partition, current)
+        if len(kept) != len(old_versions):
+            self._replace_partition(versions, partition, kept)
+        return counts
+
+    def _replace_partition(self, table: Table, partition: str, frame: pd.DataFrame) -> None:
+        partitions = self.manifest["tables"].setdefault(table.name, {})
+        entry = partitions.get(partition)
+        if entry is not None:
+            self._superseded.append(self.store.path / entry["file"])
+        if frame.empty:
+            partitions.pop(partition, None)
+        else:
+            frame = frame.sort_values(list(table.key), ignore_index=True)
+            partitions[partition] = {"file": self._write_file(table, partition, frame), "rows": len(frame)}
+        self._changed = True
 
     def _merge(self, table: Table, partition: str, new: pd.DataFrame) -> WriteCounts:
         partitions = self.manifest["tables"].setdefault(table.name, {})
@@ -334,15 +368,7 @@ class Transaction:
             merged, counts = _upsert(old, new, list(table.key), deleting.to_numpy())
             if not (counts.inserted or counts.updated or counts.deleted):
                 return counts
-        merged = merged.sort_values(list(table.key), ignore_index=True)
-        if entry is not None:
-            self._superseded.append(self.store.path / entry["file"])
-        if merged.empty:
-            partitions.pop(partition, None)
-        else:
-            partitions[partition] = {"file": self._write_file(table, partition, merged),
-                                     "rows": len(merged)}
-        self._changed = True
+        self._replace_partition(table, partition, merged)
         return counts
 
     def _write_file(self, table: Table, partition: str, frame: pd.DataFrame) -> str:
@@ -421,6 +447,97 @@ def _upsert(old: pd.DataFrame, new: pd.DataFrame, key: list[str],
     kept = old_keyed[~old_keyed.index.isin(new_keyed.index[stored])]
     merged = pd.concat([kept, new_keyed[~deleting]]).reset_index()
     return merged[old.columns], counts
+
+
+_POSITION_KEY = ["date", "account_id", "security_id"]
+_POSITION_VALUES = ["quantity", "reported_value"]
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> np.ndarray:
+    """Row by row: the position values are equal (missing equals missing)."""
+    equal = [(a[c].to_numpy() == b[c].to_numpy()) | (a[c].isna().to_numpy() & b[c].isna().to_numpy())
+             for c in _POSITION_VALUES]
+    return np.logical_and.reduce(equal)
+
+
+def merge_positions(old: pd.DataFrame, old_versions: pd.DataFrame, new: pd.DataFrame, complete: set[str],
+                    file: str = "") -> tuple[pd.DataFrame, pd.DataFrame, WriteCounts]:
+    """One date's positions after `new`, without rewriting what was knowable before.
+
+    A row that changes (or, with quantity 0, closes) a stored row filed earlier keeps the stored
+    one as a version valid until the new row's available_from; one filed on the same day replaces
+    it (a correction); one filed earlier than the stored row becomes a version valid until the
+    stored row's available_from. For each account in `complete` (its holdings stated in full),
+    stored rows the batch leaves out close as of the batch's filing date, unless filed after it.
+    A row that is a known version again changes nothing, so re-ingesting an original filing after
+    its amendment is idempotent. A complete batch older than everything stored for its account
+    (not seen before) is refused: its left-out rows cannot be told apart from later additions.
+
+    Returns the current rows, the versions and what changed in the current rows.
+    """
+    counts = WriteCounts()
+    af = "available_from"
+    new = new.reset_index(drop=True)
+    if old.empty and old_versions.empty:             # a new day: nothing to compare with
+        opened = (new["quantity"] != 0).to_numpy()
+        return new[opened].reset_index(drop=True), old_versions, WriteCounts(
+            inserted=int(opened.sum()), unchanged=int((~opened).sum()))
+    new_versions: list[pd.DataFrame] = []
+    known = pd.MultiIndex.from_frame(old_versions[[*_POSITION_KEY, af]])
+    again = pd.MultiIndex.from_frame(new[[*_POSITION_KEY, af]]).isin(known)
+    counts.unchanged += int(again.sum())
+    new = new[~again].reset_index(drop=True)
+    o = old.set_index(_POSITION_KEY)
+    keys = pd.MultiIndex.from_frame(new[_POSITION_KEY])
+    stored_mask = keys.isin(o.index)
+    stored = o.reindex(keys).reset_index()
+    deleting = (new["quantity"] == 0).to_numpy()
+    same = stored_mask & _same(new, stored) & ~deleting
+    later = stored_mask & (new[af] > stored[af]).to_numpy()
+    earlier = stored_mask & (new[af] < stored[af]).to_numpy()
+    changing = stored_mask & ~same
+    # earlier knowledge of the same values: knowable from the earlier day
+    counts.updated += int((same & earlier).sum())
+    counts.unchanged += int((same & ~earlier).sum())
+    if (changing & earlier & ~deleting).any():   # an older filing: a version until the stored one
+        rows = new[changing & earlier & ~deleting]
+        new_versions.append(rows.assign(superseded_from=stored.loc[rows.index, af].to_numpy()))
+    counts.unchanged += int((changing & earlier).sum())
+    replacing = changing & ~earlier
+    if (replacing & later).any():                # the stored row becomes a version
+        rows = stored[replacing & later]
+        new_versions.append(rows.assign(superseded_from=new.loc[rows.index, af].to_numpy()))
+    counts.updated += int((replacing & ~deleting).sum())
+    counts.deleted += int((replacing & deleting).sum())
+    counts.unchanged += int((~stored_mask & deleting).sum())
+    counts.inserted += int((~stored_mask & ~deleting).sum())
+    take = (replacing & ~deleting) | (~stored_mask & ~deleting) | (same & earlier)
+    drop_keys = keys[replacing | (same & earlier)]
+    current = pd.concat([o[~o.index.isin(drop_keys)].reset_index(), new[take]], ignore_index=True)
+    if complete:
+        filed = new[new["account_id"].isin(complete)].groupby("account_id")[af].max()
+        for account in sorted(complete):
+            mine = current["account_id"] == account
+            if account not in filed.index:
+                continue
+            day = filed[account]
+            stored_here = old[old["account_id"] == account]
+            seen = (old_versions["account_id"] == account) & (old_versions[af] == day)
+            if len(stored_here) and (stored_here[af] > day).all() and not seen.any():
+                raise StoreError(f"{file}: the holdings of {account} for {stored_here['date'].iloc[0]:%Y-%m-%d} "
+                                 f"filed {day:%Y-%m-%d} are older than the ones stored (filed "
+                                 f"{stored_here[af].min():%Y-%m-%d}): ingest the filings in filing order, "
+                                 "or together")
+            listed = pd.MultiIndex.from_frame(new.loc[new["account_id"] == account, _POSITION_KEY])
+            left_out = (mine & ~pd.MultiIndex.from_frame(current[_POSITION_KEY]).isin(listed)
+                        & (current[af] <= day)).to_numpy()
+            if left_out.any():
+                closed = current[left_out & (current[af] < day).to_numpy()]
+                new_versions.append(closed.assign(superseded_from=day))
+                counts.deleted += int(left_out.sum())
+                current = current[~left_out]
+    versions = pd.concat([old_versions, *new_versions], ignore_index=True) if new_versions else old_versions
+    return current[old.columns].reset_index(drop=True), versions[old_versions.columns], counts
 
 
 def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:

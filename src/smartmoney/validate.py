@@ -47,6 +47,9 @@ class Batch:
     by_cusip: bool = False  # security_id holds CUSIPs, to match against securities.cusip
     merged_rows: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    # positions: the (account_id, ISO date) whose holdings the batch states in full (a 13F
+    # original or restatement): stored positions of them the batch leaves out are closed.
+    complete: frozenset[tuple[str, str]] = frozenset()
 
     @property
     def input_rows(self) -> int:

@@ -38,7 +38,8 @@ class Inputs:
         return self._cached[key]
 
     def visible(self, name: str) -> ibis.Table:
-        """Table `name` with the point-in-time cut (date and available_from <= as_of)."""
+        """Table `name` with the point-in-time cut (date and available_from <= as_of); for
+        positions, with the versions a later filing replaced that were current on as_of."""
         table = self.backend.table(name)
         if self.as_of is None:
             return table
@@ -46,6 +47,12 @@ class Inputs:
         table = table.filter(table.date <= as_of)
         if "available_from" in table.columns:
             table = table.filter(table.available_from <= as_of)
+        if name == "positions" and self.has_versions:
+            # What a later filing replaced was still the position until that filing was made.
+            versions = self.backend.table("position_versions")
+            earlier = versions.filter(versions.date <= as_of, versions.available_from <= as_of,
+                                      versions.superseded_from > as_of)
+            table = table.union(earlier.select(*table.columns))
         return table
 
     @property
@@ -71,6 +78,11 @@ class Inputs:
     @property
     def trades(self) -> ibis.Table:
         return self.visible("trades")
+
+    @cached_property
+    def has_versions(self) -> bool:
+        """True when the store keeps earlier versions of positions (13F amendments)."""
+        return bool(self.backend.table("position_versions").count().execute())
 
     @cached_property
     def filers(self) -> ibis.Table | None:

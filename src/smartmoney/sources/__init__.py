@@ -8,7 +8,7 @@ registered by the name `smartmoney ingest KIND` uses; there is no if/elif over f
 
 from __future__ import annotations
 
-from smartmoney.schema import TABLES
+from smartmoney.schema import INGEST_ORDER, TABLES
 from smartmoney.sources.base import FileError, Source
 from smartmoney.sources.cftc import CFTC_SOURCES
 from smartmoney.sources.finra import FINRA_SOURCES
@@ -18,7 +18,7 @@ from smartmoney.sources.tables import TableFile
 from smartmoney.sources.tapes import GENERIC_TAPES, RetailVendorFile
 
 SOURCES: dict[str, Source] = {
-    **{name: TableFile(table) for name, table in TABLES.items()},
+    **{name: TableFile(table) for name, table in TABLES.items() if name in INGEST_ORDER},
     **GENERIC_TAPES,
     "retail_vendor": RetailVendorFile(),
     "lean_trades": LeanTicks("trade"),

@@ -18,8 +18,10 @@ and unreadable rows are rejected with a reason that says which, so read = accept
 counts information table rows.
 
 Amendments act on a filer's holdings for a period in filing order: a RESTATEMENT replaces them,
-NEW HOLDINGS adds to them. That is exact for filings read together (a data set); an amendment
-read alone is stored as it stands, with a note on what it cannot do.
+NEW HOLDINGS adds to them, whether read together (a data set) or in separate ingests: an original
+or a restatement states the filer's holdings in full (`Batch.complete`), so the store closes the
+stored positions it leaves out, and keeps what they were (`position_versions`) for computations
+as of a day before the amendment was filed.
 
 VALUE is in thousands before 2023-01-03 and in dollars after, but some filers kept thousands.
 Each filing's unit is decided by the summary page (rows summing to a thousandth of the stated
@@ -152,13 +154,13 @@ class Sec13F:
         checks = _checks(parsed, rows)
         thousands = [key for key, unit in zip(parsed.filings, checks.get("value_unit", [])) if unit == "thousands"]
         rows["value_usd"] = rows["value_float"] * np.where(rows["filing"].isin(thousands), 1000.0, 1.0)
-        superseded, amendment_notes = _amendments(parsed.filings)
+        superseded, amendment_notes, complete = _amendments(parsed.filings)
         positions, rejects, first_rows, merged_rows = _positions(parsed, rows, superseded)
         accounts = _accounts(parsed.filings)
         if len(accounts):  # first: positions refer to them
             yield Batch(ACCOUNTS, parsed.file, accounts, np.arange(1, len(accounts) + 1))
         yield Batch(POSITIONS, parsed.file, positions, first_rows, rejects, by_cusip=True,
-                    merged_rows=merged_rows, notes=_notes(parsed, checks) + amendment_notes)
+                    merged_rows=merged_rows, complete=frozenset(complete), notes=_notes(parsed, checks) + amendment_notes)
 
 
 def cover_page(path: str | Path) -> Filing:
@@ -803,9 +805,10 @@ def _accounts(filings: dict[str, Filing]) -> pd.DataFrame:
 # ------------------------------------------------------------------------------ amendments
 
 
-def _amendments(filings: dict[str, Filing]) -> tuple[dict[str, str], list[str]]:
-    """The filings a later one of the same filer and period replaced (with the reason), and
-    notes on amendments read without the filing they amend."""
+def _amendments(filings: dict[str, Filing]) -> tuple[dict[str, str], list[str], set[tuple[str, str]]]:
+    """The filings a later one of the same filer and period replaced (with the reason), notes
+    on amendments read without the filing they amend, and the (filer, date) whose holdings the
+    filings read state in full (an original or a restatement among them)."""
     groups: dict[tuple, list[str]] = defaultdict(list)
     for key, filing in filings.items():
         if filing.problem is None and filing.holds_holdings:
@@ -821,10 +824,6 @@ def _amendments(filings: dict[str, Filing]) -> tuple[dict[str, str], list[str]]:
                 notes.append(f"{who}: a NEW HOLDINGS amendment read without the filing it amends: its rows are "
                              "stored as they are; a CUSIP already stored is replaced, not added to (ingest the "
                              "filings together to add them)")
-            elif not holding and filing.amendment == RESTATEMENT:
-                notes.append(f"{who}: a RESTATEMENT read without the filing it restates: its rows replace the "
-                             "stored positions they name, but stored positions it leaves out are not closed "
-                             "(ingest the filings together to replace them all)")
             if filing.amendment == NEW_HOLDINGS:
                 holding.append(key)
                 continue
@@ -833,7 +832,9 @@ def _amendments(filings: dict[str, Filing]) -> tuple[dict[str, str], list[str]]:
                 superseded[old] = (f"superseded: {filing.form} {filing.accession} filed {filing.filed} {verb} "
                                    f"this filer's holdings for {filing.period}")
             holding = [key]
-    return superseded, notes
+    complete = {(filings[keys[-1]].cik, filings[keys[-1]].date.isoformat()) for keys in groups.values()
+                if any(filings[k].amendment != NEW_HOLDINGS for k in keys)}
+    return superseded, notes, complete
 
 
 # ------------------------------------------------------------------------- checks and notes
