@@ -70,3 +70,10 @@ def test_the_installed_command_fails_cleanly(tmp_path):
                              "--store", str(tmp_path / "s")], capture_output=True, text=True)
     assert result.returncode == 2
     assert "bad.csv: not a CSV text file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_ingest_kinds_read_hyphens_as_underscores():
+    from smartmoney.sources import SOURCES, source
+
+    for kind in ("cftc-tff", "cftc-legacy", "finra-short-volume", "finra-short-interest", "sec13f"):
+        assert source(kind) is SOURCES[kind.replace("-", "_")]

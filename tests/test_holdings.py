@@ -32,7 +32,8 @@ FILINGS = [
 
 
 def write_dataset(folder: Path, filings=FILINGS) -> Path:
-    """A Form 13F data set (the four tables the reader needs), one submission per filing."""
+    """A Form 13F data set (the four tables the reader needs), one submission per filing; it
+    wrote tests/data/sec13f/two_quarters from FILINGS."""
     folder.mkdir(parents=True, exist_ok=True)
     submissions, covers, summaries, rows = [], [], [], []
     for n, (cik, period, filed, held) in enumerate(filings, start=1):
@@ -51,11 +52,17 @@ def write_dataset(folder: Path, filings=FILINGS) -> Path:
     return folder / "INFOTABLE.tsv"
 
 
+def test_the_two_quarters_data_set_is_the_one_the_hand_figures_are_for(tmp_path):
+    written = write_dataset(tmp_path / "dataset").parent
+    for name in ("SUBMISSION", "COVERPAGE", "SUMMARYPAGE", "INFOTABLE"):
+        assert (written / f"{name}.tsv").read_text() == (DATA / "two_quarters" / f"{name}.tsv").read_text()
+
+
 @pytest.fixture
 def hand_store(tmp_path) -> Store:
     store = Store.open(tmp_path / "store", create=True)
     store.ingest("securities", [DATA / "securities_cusip.csv"])
-    [_, report] = store.ingest("sec13f", [write_dataset(tmp_path / "dataset")])
+    [_, report] = store.ingest("sec13f", [DATA / "two_quarters" / "INFOTABLE.tsv"])
     assert (report.read, report.accepted, report.rejected) == (8, 8, 0)
     return store
 

@@ -810,3 +810,5 @@ def test_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
         exec(compile(code, "docs/sec13f.md", "exec"), {})  # noqa: S102 - the docs' own examples
     printed = capsys.readouterr().out
     assert "price check" in printed and "3226843" in printed and "2023-12-15" in printed
+    assert "13F filers net sold $7.5k of US stocks in Q2 2023 (bought $13.0k, sold $20.5k)" in printed
+    assert "13000.0    20500.0   -7500.0" in printed
