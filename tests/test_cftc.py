@@ -22,7 +22,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartmoney.cot import CATEGORY_WHO, cot_facts, cot_sentences, fact_categories
+from smartmoney.cot import (
+    CATEGORY_WHO,
+    contracts,
+    cot_facts,
+    cot_highlights,
+    cot_sentences,
+    fact_categories,
+)
 from smartmoney.engine import connect
 from smartmoney.metrics.cot import cot_positioning
 from smartmoney.sources import FileError
@@ -764,9 +771,93 @@ def test_leveraged_funds_facts_at_the_end_of_2021(tff_store):
     assert f"level:leveraged_funds:cot_index_156w:contract={ES}:{week}" not in found
     assert found[f"level:leveraged_funds:net_pct_oi:contract={NQ}:{week}"].value == pytest.approx(
         -16103 / 211097 * 100)
-    assert {f.who for f in found.values()} == {"leveraged_funds"}
+    assert {f.who for f in found.values()} == {"leveraged_funds", "asset_managers", "dealers"}
     assert {f.group for f in found.values()} == {ES, NQ}       # 13874+ is not among the default contracts
-    assert len(found) == 16
+    assert len([f for f in found.values() if f.who == "leveraged_funds"]) == 16
+
+
+def _file_row(path: Path, code: str, day: str) -> pd.Series:
+    source = cftc_frame(path)
+    [row] = source[(source.CFTC_Contract_Market_Code == code) & (source["Report_Date_as_YYYY-MM-DD"] == day)
+                   ].to_dict("records")
+    return pd.Series(row)
+
+
+def test_asset_manager_and_dealer_facts_at_the_end_of_2021(tff_store):
+    found = {f.id: f for f in cot_facts(connect(tff_store), as_of="2022-01-10")}
+    week = "W:2021-12-28"
+    # FinFut2021_trimmed.txt, line 54 (E-mini S&P 500, 2021-12-28): open interest 2,287,852;
+    # Asset_Mgr long 1,116,367, short 380,274, changes +27,938 and -39,837;
+    # Dealer long 163,720, short 618,302, changes -2,331 and -34,036.
+    row = _file_row(TFF_2021, ES, "2021-12-28")
+    assert (row.Open_Interest_All, row.Asset_Mgr_Positions_Long_All, row.Asset_Mgr_Positions_Short_All,
+            row.Dealer_Positions_Long_All, row.Dealer_Positions_Short_All) == (
+        2287852, 1116367, 380274, 163720, 618302)
+    assert (row.Change_in_Asset_Mgr_Long_All, row.Change_in_Asset_Mgr_Short_All,
+            row.Change_in_Dealer_Long_All, row.Change_in_Dealer_Short_All) == (27938, -39837, -2331, -34036)
+    managers = found[f"level:asset_managers:net:contract={ES}:{week}"]
+    assert (managers.value, managers.direction, managers.label) == (1116367 - 380274, "long", "E-mini S&P 500")
+    assert managers.value == 736093
+    assert found[f"level:asset_managers:net_pct_oi:contract={ES}:{week}"].value == pytest.approx(
+        100 * 736093 / 2287852, rel=1e-12)                                       # 32.2%; the file: 48.8 - 16.6
+    change = found[f"change:asset_managers:net:contract={ES}:{week}"]
+    assert (change.value, change.direction) == (27938 - -39837, "up") == (67775, "up")
+    dealers = found[f"level:dealers:net:contract={ES}:{week}"]
+    assert (dealers.value, dealers.direction) == (163720 - 618302, "short") == (-454582, "short")
+    assert found[f"level:dealers:net_pct_oi:contract={ES}:{week}"].value == pytest.approx(
+        100 * -454582 / 2287852, rel=1e-12)                                      # -19.9%; the file: 7.2 - 27.0
+    change = found[f"change:dealers:net:contract={ES}:{week}"]
+    assert (change.value, change.direction) == (-2331 - -34036, "up") == (31705, "up")
+    # The 52 reports of 2021 (E-mini S&P 500 rows, Asset_Mgr and Dealer long - short):
+    # asset managers low 584,746 (2021-12-14), high 968,216 (2021-06-22);
+    # dealers low -637,558 (2021-06-15), high -327,649 (2021-03-02); over the last 26 weeks
+    # (2021-07-06 on) dealers low -628,510 (2021-09-07), high -449,051 (2021-12-14).
+    assert found[f"level:asset_managers:cot_index_52w:contract={ES}:{week}"].value == pytest.approx(
+        100 * (736093 - 584746) / (968216 - 584746), rel=1e-12)                  # 39
+    assert found[f"level:dealers:cot_index_52w:contract={ES}:{week}"].value == pytest.approx(
+        100 * (-454582 + 637558) / (-327649 + 637558), rel=1e-12)                # 59
+    assert found[f"level:dealers:cot_index_26w:contract={ES}:{week}"].value == pytest.approx(
+        100 * (-454582 + 628510) / (-449051 + 628510), rel=1e-12)                # 97
+    # Net long (asset managers) and net short (dealers) in every one of the 52 weeks loaded.
+    for who, side in (("asset_managers", "long"), ("dealers", "short")):
+        streak = found[f"streak:{who}:net:contract={ES}:{week}"]
+        assert (streak.n, streak.of, streak.direction) == (52, 52, side)
+    # Asset managers were last as long on 2021-11-23 (770,652), 5 weeks before.
+    since = found[f"since:asset_managers:net:contract={ES}:{week}"]
+    assert (since.since_date, since.components["previous"], since.periods_since, since.months) == (
+        dt.date(2021, 11, 23), 770652, 5, 1)
+    rising = found[f"streak:asset_managers:net:contract={ES}:{week}:change"]
+    assert (rising.n, rising.value) == (2, 67775)                               # 584,746 -> 668,318 -> 736,093
+    assert {f.who for f in found.values() if f.group == NQ} == {"leveraged_funds", "asset_managers", "dealers"}
+    # Dealers: no "since" (less short than 4 weeks before: -486,287 on 12-21), no streak of changes
+    # (their net fell the week before, from -449,051 on 12-14).
+    assert sorted(key.split(":")[0] + ":" + key.split(":")[2] for key in found
+                  if key.split(":")[1] == "dealers" and f"contract={ES}" in key) == [
+        "change:net", "level:cot_index_26w", "level:cot_index_52w", "level:net", "level:net_pct_oi", "streak:net"]
+
+
+def test_asset_managers_record_long_at_the_end_of_2019(tff_store):
+    found = {f.id: f for f in cot_facts(connect(tff_store), as_of="2019-12-31", contracts={ES: "E-mini S&P 500"})}
+    week = "W:2019-12-24"
+    # FinFut2019_trimmed.txt, line 55 (2019-12-24): Asset_Mgr long 1,542,418, short 490,988;
+    # open interest 2,716,155; the highest net of the 51 weeks of 2019 released by 2019-12-31.
+    row = _file_row(TFF_2019, ES, "2019-12-24")
+    net = row.Asset_Mgr_Positions_Long_All - row.Asset_Mgr_Positions_Short_All
+    assert net == 1542418 - 490988 == 1051430
+    record = found[f"record:asset_managers:net:contract={ES}:{week}"]
+    assert (record.value, record.n, record.of, record.direction) == (1051430, 51, 51, "long")
+    assert found[f"level:asset_managers:cot_index_52w:contract={ES}:{week}"].value == 100
+    # Dealer long 248,767 - short 896,238; their net fell 9 weeks in a row.
+    assert found[f"level:dealers:net:contract={ES}:{week}"].value == 248767 - 896238
+    assert found[f"streak:dealers:net:contract={ES}:{week}:change"].n == 9
+    texts = [text for text, _ in cot_sentences(found.values())]
+    assert texts[3] == ("Asset managers were net long 1.05m E-mini S&P 500 contracts on December 24, 2019 "
+                        "(38.7% of open interest), at least the 51st week in a row, the most net long in "
+                        "the 51 weeks on file.")
+    assert texts[5] == ("Asset managers' E-mini S&P 500 COT index is 100 (52-week): their net position is at "
+                        "the top of its 52-week range (26-week 100).")
+    assert texts[7] == ("Dealers added 75,123 contracts to their net short E-mini S&P 500 position; their net "
+                        "position has fallen 9 weeks in a row.")
 
 
 def test_a_streak_that_reaches_the_first_loaded_week_is_at_least_that_long(tff_store):
@@ -804,14 +895,21 @@ def test_a_contract_no_longer_reported_gets_no_facts(tmp_path):
 def test_only_categories_with_a_who_get_facts():
     assert CATEGORY_WHO == {"leveraged_funds": "leveraged_funds", "asset_manager": "asset_managers",
                             "dealer": "dealers"}
-    assert fact_categories() == {"leveraged_funds": "leveraged_funds"}
+    assert fact_categories() == CATEGORY_WHO
+
+
+@pytest.mark.parametrize(("value", "written"), [(1, "1"), (9482, "9,482"), (340507, "340,507"),
+                                                (999999.4, "999,999"), (999999.6, "1.00m"),
+                                                (-1051430, "1.05m"), (12345678, "12.35m")])
+def test_contracts_are_written_as_a_person_writes_them(value, written):
+    assert contracts(value) == written
 
 
 def test_the_facts_read_as_sentences_with_their_ids(tff_store):
     facts = cot_facts(connect(tff_store), as_of="2022-01-10", contracts={ES: "E-mini S&P 500"})
     sentences = cot_sentences(facts)
     ids = {f.id for f in facts}
-    assert [text for text, _ in sentences] == [
+    assert [text for text, _ in sentences][:3] == [
         ("Leveraged funds were net short 97,267 E-mini S&P 500 contracts on December 28, 2021 (4.3% of "
          "open interest), the 2nd week in a row, the most net short in 3 months."),
         ("Leveraged funds added 86,802 contracts to their net short E-mini S&P 500 position; their net "
@@ -830,6 +928,76 @@ def test_the_facts_read_as_sentences_with_their_ids(tff_store):
     assert latest[2][0] == ("Leveraged funds were net short 31,462 E-mini Nasdaq-100 contracts on March 17, "
                             "2026 (10.5% of open interest), at least the 11th week in a row, the most net "
                             "short in the 11 weeks on file.")
+
+
+def test_asset_managers_and_dealers_read_as_sentences_after_leveraged_funds(tff_store):
+    facts = cot_facts(connect(tff_store), as_of="2022-01-10", contracts={ES: "E-mini S&P 500"})
+    sentences = cot_sentences(facts)
+    assert [text.split(" ")[0].rstrip("'") for text, _ in sentences] == (
+        ["Leveraged"] * 3 + ["Asset"] * 3 + ["Dealers"] * 3)
+    # The numbers of test_asset_manager_and_dealer_facts_at_the_end_of_2021 (FinFut2021, line 54).
+    assert [text for text, _ in sentences[3:]] == [
+        ("Asset managers were net long 736,093 E-mini S&P 500 contracts on December 28, 2021 (32.2% of open "
+         "interest), at least the 52nd week in a row, the most net long in a month."),
+        ("Asset managers added 67,775 contracts to their net long E-mini S&P 500 position; their net position "
+         "has risen 2 weeks in a row."),
+        ("Asset managers' E-mini S&P 500 COT index is 39 (52-week): their net position is within its 52-week "
+         "range (26-week 39)."),
+        ("Dealers were net short 454,582 E-mini S&P 500 contracts on December 28, 2021 (19.9% of open "
+         "interest), at least the 52nd week in a row."),
+        "Dealers cut 31,705 contracts from their net short E-mini S&P 500 position.",
+        ("Dealers' E-mini S&P 500 COT index is 59 (52-week): their net position is within its 52-week range "
+         "(26-week 97)."),
+    ]
+    week = "W:2021-12-28"
+    assert sentences[3][1] == [f"level:asset_managers:net:contract={ES}:{week}",
+                               f"level:asset_managers:net_pct_oi:contract={ES}:{week}",
+                               f"streak:asset_managers:net:contract={ES}:{week}",
+                               f"since:asset_managers:net:contract={ES}:{week}"]
+    assert sentences[7][1] == [f"change:dealers:net:contract={ES}:{week}"]
+    assert sentences[8][1] == [f"level:dealers:cot_index_26w:contract={ES}:{week}",
+                               f"level:dealers:cot_index_52w:contract={ES}:{week}"]
+    by_id = {f.id: f for f in facts}
+    assert all(set(cited) <= set(by_id) for _, cited in sentences)
+
+
+def test_the_note_picks_a_few_salient_sentences_per_category(tff_store):
+    facts = cot_facts(connect(tff_store))
+    note = cot_highlights(facts)
+    everything = cot_sentences(facts)
+    assert all(sentence in everything for sentence in note)
+    assert [text for text, _ in note] == [
+        # Leveraged funds: the E-mini S&P 500, then the record in the Nasdaq-100 (FinFutYY 2026, line 24:
+        # Lev_Money long 51,381 - short 82,843, the most net short of the 11 weeks).
+        ("Leveraged funds were net short 340,507 E-mini S&P 500 contracts on March 17, 2026 (14.6% of open "
+         "interest), at least the 11th week in a row."),
+        ("Leveraged funds cut 9,482 contracts from their net short E-mini S&P 500 position; their net position "
+         "has risen 3 weeks in a row."),
+        ("Leveraged funds were net short 31,462 E-mini Nasdaq-100 contracts on March 17, 2026 (10.5% of open "
+         "interest), at least the 11th week in a row, the most net short in the 11 weeks on file."),
+        # FinFutYY 2026, line 13 (2026-03-17): Asset_Mgr long 1,086,532 - short 199,704; line 14
+        # (2026-03-10): 1,095,733 - 196,881 = 898,852.
+        ("Asset managers were net long 886,828 E-mini S&P 500 contracts on March 17, 2026 (38.1% of open "
+         "interest), at least the 11th week in a row."),
+        ("Asset managers cut 12,024 contracts from their net long E-mini S&P 500 position; their net position "
+         "has fallen 3 weeks in a row."),
+        ("Asset managers cut 4,170 contracts from their net long E-mini Nasdaq-100 position; their net "
+         "position has fallen 4 weeks in a row."),
+        # Line 13: Dealer long 140,346 - short 813,118; changes +1,049 and +15,416.
+        ("Dealers were net short 672,772 E-mini S&P 500 contracts on March 17, 2026 (28.9% of open interest), "
+         "at least the 11th week in a row."),
+        "Dealers added 14,367 contracts to their net short E-mini S&P 500 position.",
+        ("Dealers cut 6,704 contracts from their net short E-mini Nasdaq-100 position; their net position has "
+         "risen 7 weeks in a row."),
+    ]
+    assert 51381 - 82843 == -31462 and 1086532 - 199704 == 886828 and 886828 - (1095733 - 196881) == -12024
+    assert 140346 - 813118 == -672772 and 1049 - 15416 == -14367
+    assert len(everything) == 12 and len(cot_highlights(facts, per_category=2)) == 6
+    # A flip is news: at 2021-12-21 leveraged funds turned net short both contracts.
+    flips = [text for text, _ in cot_highlights(cot_facts(connect(tff_store), as_of="2021-12-27"))
+             if text.startswith("Leveraged")]
+    assert flips[1:] == ["Leveraged funds turned net short E-mini S&P 500, from net long 44,689 contracts the week before.",
+                         "Leveraged funds turned net short E-mini Nasdaq-100, from net long 231 contracts the week before."]
 
 
 def test_a_flip_from_net_long_to_net_short_is_said_so(tff_store):
@@ -865,9 +1033,11 @@ def test_the_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
         exec(compile(block, "docs/cftc.md", "exec"), namespace)
     printed = capsys.readouterr().out
     # Every sentence the page shows in a comment is printed as written.
-    shown = [line[2:] for line in page.splitlines() if line.startswith("# Leveraged funds")]
-    assert len(shown) == 5 and all(sentence in printed for sentence in shown)
+    shown = [line[2:] for line in page.splitlines() if line.startswith(("# Leveraged funds", "# Asset managers",
+                                                                          "# Dealers"))]
+    assert len(shown) == 18 and all(sentence in printed for sentence in shown)
     assert "-97267.0" in printed and "55.144981" in printed and "-4.251455" in printed
+    assert "['change:dealers:net:contract=13874A:W:2026-03-17']" in printed
 
 
 def test_book_facts_and_the_note_section_carry_the_cot_facts(tff_store):
@@ -878,7 +1048,14 @@ def test_book_facts_and_the_note_section_carry_the_cot_facts(tff_store):
     facts = book.facts(as_of="2022-01-10")
     assert {f.id for f in facts} == {f.id for f in cot_facts(connect(tff_store), as_of="2022-01-10")}
     section = narrative.futures_section(narrative.Facts(facts, dt.date(2022, 1, 10)))
-    assert [s.text for s in section][0].startswith("Leveraged funds were net short")
+    assert [s.text for s in section] == [text for text, _ in cot_highlights(facts)]
+    # Leveraged funds, then asset managers, then dealers: position and week's change in the
+    # E-mini S&P 500 each (the Nasdaq-100's sentences say nothing unusual that week).
+    assert [s.text.split(" ")[0] + ":" + ("E-mini S&P" in s.text and "ES" or "NQ") for s in section] == [
+        "Leveraged:ES", "Leveraged:ES", "Asset:ES", "Asset:ES", "Dealers:ES", "Dealers:ES"]
     assert all(s.facts for s in section)
+    assert section[2].facts[0]["id"] == f"level:asset_managers:net:contract={ES}:W:2021-12-28"
+    _, sections = narrative.write(facts, dt.date(2022, 1, 10))
+    assert [s.key for s in sections] == ["futures"]
     table = book.cot(as_of="2022-01-10").to_pandas()
     assert table.report_date.max() == pd.Timestamp("2021-12-28") and "cot_index_52w" in table

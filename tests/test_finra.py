@@ -4,6 +4,7 @@ both engines against a pandas reference, the facts, and docs/finra.md run as wri
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -21,8 +22,9 @@ from smartmoney import Store
 from smartmoney.cli import app
 from smartmoney.engine import connect
 from smartmoney.metrics import short as S
-from smartmoney.shorts import WHO, short_facts
+from smartmoney.shorts import WHO, market_volume_facts, short_facts, short_sentences
 from smartmoney.sources import FileError
+from smartmoney.taxonomy import sp500_universe
 from smartmoney.taxonomy.calendar import trading_days
 
 ROOT = Path(__file__).parents[1]
@@ -564,9 +566,14 @@ def week_ends(dates) -> dict:
     return dict(zip(frame.date, frame.groupby(monday)["date"].transform("max")))
 
 
+def calendar_week(day) -> int:
+    """Monday-Sunday weeks counted from Monday 1900-01-01."""
+    return (pd.Timestamp(day) - pd.Timestamp("1900-01-01")).days // 7
+
+
 def ref_weekly(daily: pd.DataFrame) -> pd.DataFrame:
     ends = week_ends(daily.date)
-    weeks = {end: i for i, end in enumerate(sorted(set(ends.values())))}
+    weeks = {end: calendar_week(end) for end in set(ends.values())}
     rows = []
     for (end, symbol), cell in daily.assign(period_end=daily.date.map(ends)).groupby(["period_end", "symbol"]):
         sums = cell[VOLUMES].sum()
@@ -601,6 +608,9 @@ def ref_market(daily: pd.DataFrame, freq: str) -> pd.DataFrame:
         total_volume=("total_volume", "sum")).reset_index()
     market["short_volume_ratio"] = 100 * market.short_volume / market.total_volume
     market["short_volume_ratio_change"] = market.short_volume_ratio.diff()
+    if freq == "W":         # from the calendar week before only
+        weeks = market.period_end.map(calendar_week)
+        market.loc[weeks.diff() != 1, "short_volume_ratio_change"] = np.nan
     return market
 
 
@@ -807,6 +817,108 @@ def test_short_interest_metrics_match_the_reference(engine, tmp_path):
         S.market_short_volume(backend, freq="M")
 
 
+# ------------------------------------------------------------------ FINRA symbols to tickers
+
+
+def ref_tickers(symbols, tickers, aliases=None) -> dict:
+    """FINRA symbol -> securities ticker the slow, obvious way (docs/finra.md, "Tickers"): the
+    alias first, then the ticker itself, BRK/B for BRK.B, BRKB for BRK.B; a form two tickers
+    share at the same step matches neither."""
+    forms = [{t: [t] for t in tickers}, {}, {}]
+    for t in tickers:
+        if "." in t:
+            forms[1].setdefault(t.replace(".", "/"), []).append(t)
+            forms[2].setdefault(t.replace(".", ""), []).append(t)
+    found = {}
+    for symbol in symbols:
+        key = {**(aliases or {})}.get(symbol, symbol)
+        matches = next((sorted(set(form[key])) for form in forms if key in form), [])
+        found[symbol] = matches[0] if len(matches) == 1 else None
+    return found
+
+
+def securities_file(folder: Path, extra: list[dict] = ()) -> Path:
+    """The S&P 500 as securities rows (BRK.B and BF.B its class shares), plus `extra` rows."""
+    frame = pd.concat([sp500_universe(), pd.DataFrame(list(extra))], ignore_index=True)
+    path = folder / "securities.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+SHELL = {"security_id": "SHEL", "ticker": "SHEL", "name": "Shell", "sector": "Energy", "asset_type": "stock"}
+
+
+@pytest.fixture(scope="module")
+def with_securities(tmp_path_factory) -> Store:
+    """The S&P 500 (and Shell, once RDS/A) beside real FINRA files: the CNMS and FORF days of
+    2020-01-02, the 2021 and 2026 samples (RDS/A, BRK/B), the AAPL and BRKB short interest."""
+    folder = tmp_path_factory.mktemp("tickers")
+    store = Store.open(folder / "store", create=True)
+    [report] = store.ingest("securities", [securities_file(folder, [SHELL])])
+    assert report.rejected == 0
+    store.ingest("finra_short_volume", [VOLUME / name for name in (
+        "CNMSshvol20200102.txt", "FORFshvol20200102.txt", "CNMSshvol20210802_sample5rows.txt",
+        "CNMSshvol20260730_equibles_sample_fractional.txt")])
+    store.ingest("finra_short_interest", [INTEREST_CSV])
+    return store
+
+
+def test_finra_symbols_map_to_securities_tickers(engine, with_securities):
+    backend = connect(with_securities, engine)
+    tickers = set(with_securities.read("securities")["ticker"])
+    aliases = {"RDS/A": "SHEL"}           # Royal Dutch Shell class A, SHEL since January 2022
+    daily = S.short_volume(backend, aliases=aliases).to_pandas()
+    assert list(daily.columns[:3]) == ["date", "symbol", "ticker"]
+    expected = ref_tickers(set(daily.symbol), tickers, aliases)
+    got = daily.groupby("symbol")["ticker"].agg(lambda t: set(t.replace({np.nan: None})))
+    assert got.to_dict() == {symbol: {ticker} for symbol, ticker in expected.items()}
+    assert len(daily) == 8172 + 3149 + 10 + 3                            # every row kept, once
+    # FINRA's class shares (CNMSshvol20200102.txt: BRK/B, BF/B, BRK/A) and the stored symbols.
+    on_day = daily[daily.date == pd.Timestamp("2020-01-02")].set_index("symbol")["ticker"]
+    assert on_day[["BRK/B", "BF/B", "AAPL", "MSFT"]].tolist() == ["BRK.B", "BF.B", "AAPL", "MSFT"]
+    assert on_day[["BRK/A", "AABB", "ACEL/WS"]].isna().all()        # not in the S&P 500; OTC; a warrant
+    assert set(with_securities.read("short_volume").symbol) >= {"BRK/B", "BF/B", "RDS/A"}
+    mapped = daily[daily.ticker.notna() & (daily.date == pd.Timestamp("2020-01-02"))]
+    # 464 of the S&P 500's 503 tickers (as of today) traded on 2020-01-02: 461 in CNMS under their
+    # own symbol, BRK.B and BF.B as BRK/B and BF/B, SMCI over the counter (FORF: it was delisted
+    # then); and RDS/A is Shell by the alias.
+    assert (mapped.symbol.nunique(), sorted(mapped.symbol[mapped.symbol != mapped.ticker])) == (
+        465, ["BF/B", "BRK/B", "RDS/A"])
+    assert mapped.set_index("symbol").loc["SMCI", ["ticker", "otc"]].tolist() == ["SMCI", True]
+    sample = daily[daily.date == pd.Timestamp("2021-08-02")].set_index("symbol")["ticker"]
+    assert sample["RDS/A"] == "SHEL"
+    weekly = S.short_volume_weekly(backend, symbols=["BRK/B", "RDS/A"]).to_pandas()
+    assert sorted(zip(weekly.symbol, weekly.ticker.fillna("-"))) == [
+        ("BRK/B", "BRK.B"), ("BRK/B", "BRK.B"), ("RDS/A", "-"), ("RDS/A", "-")]     # no alias here
+    # Short interest writes Berkshire's class B as BRKB.
+    interest = S.short_interest(backend).to_pandas()
+    assert interest.groupby("symbol")["ticker"].unique().map(list).to_dict() == {
+        "AAPL": ["AAPL"], "BRKB": ["BRK.B"]}
+    ranked = S.most_shorted(backend, by="short_interest", top=2).to_pandas()
+    assert list(zip(ranked.symbol, ranked.ticker)) == [("AAPL", "AAPL"), ("BRKB", "BRK.B")]
+
+
+def test_ticker_forms_prefer_the_exact_ticker_and_refuse_ambiguity(engine, tmp_path):
+    rows = [{"security_id": t, "ticker": t, "name": t, "asset_type": "stock"}
+            for t in ("BRK.B", "BF.B", "BFB", "XY.Z", "X.YZ", "ZZ")]
+    store = Store.open(tmp_path / "store", create=True)
+    path = tmp_path / "securities.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    store.ingest("securities", [path])
+    lines = [f"20200102|{symbol}|10|0|40|Q" for symbol in
+             ("BRK/B", "BRKB", "BRK.B", "BFB", "BF/B", "XYZ", "XY/Z", "X/YZ", "ZZ", "QQ", "BRK/A")]
+    store.ingest("finra_short_volume", [write_volume(tmp_path / NAME, lines)])
+    aliases = {"QQ": "ZZ", "ZZ": "NONE"}
+    found = S.short_volume(connect(store, engine), aliases=aliases).to_pandas()
+    found = dict(zip(found.symbol, found.ticker.replace({np.nan: None})))
+    assert found == ref_tickers(found, [r["ticker"] for r in rows], aliases) == {
+        "BRK/B": "BRK.B", "BRKB": "BRK.B", "BRK.B": "BRK.B", "BFB": "BFB", "BF/B": "BF.B",
+        "XYZ": None, "XY/Z": "XY.Z", "X/YZ": "X.YZ", "ZZ": None, "QQ": "ZZ", "BRK/A": None}
+    empty = Store.open(tmp_path / "finra-only", create=True)
+    empty.ingest("finra_short_volume", [tmp_path / NAME])
+    assert S.short_volume(connect(empty, engine)).to_pandas()["ticker"].isna().all()
+
+
 # ------------------------------------------------------------------------------------ facts
 
 
@@ -858,6 +970,123 @@ def test_a_capped_symbol_asked_for_is_stated_as_capped(tmp_path):
     assert facts["level:short_sellers:short_interest:symbol=CAPD:SM:2026-08-31"].value == 5_500_000
 
 
+def real_finra_store(folder: Path) -> Store:
+    """The real short interest (AAPL, BRKB) and the real CNMS days of 2020-01-02 to 2020-01-09."""
+    store = new_store(folder)
+    store.ingest("finra_short_interest", [INTEREST_CSV])
+    store.ingest("finra_short_volume", sorted(VOLUME.glob("CNMSshvol2020010*.txt")))
+    return store
+
+
+def test_short_sentences_state_the_real_numbers(tmp_path):
+    facts = short_facts(connect(real_finra_store(tmp_path)))
+    sentences = short_sentences(facts)
+    by_id = {fact.id: fact for fact in facts}
+    assert all(set(ids) <= set(by_id) for _, ids in sentences)
+    # The market: short over total volume of the CNMS files of each week (18 symbols a day after
+    # 2020-01-02, so the week before holds the whole market of 2020-01-02).
+    weeks = {}
+    for week, pattern in (("2020-01-03", "CNMSshvol2020010[23]*.txt"), ("2020-01-09", "CNMSshvol2020010[6-9]*.txt")):
+        rows = [row for path in sorted(VOLUME.glob(pattern)) for row in finra_rows(path)[0]]
+        weeks[week] = 100 * sum(float(r[2]) for r in rows) / sum(float(r[4]) for r in rows)
+    now, before = weeks["2020-01-09"], weeks["2020-01-03"]
+    assert f"{now:.1f}" == "47.2" and f"{before - now:.1f}" == "1.7"
+    # The short interest file's rows of 2026-08-31: AAPL 139,749,097 shares short (116,327,753
+    # before), days to cover 3.53; BRKB 12,347,326 (11,068,550 before), days to cover 3.
+    assert [text for text, _ in sentences] == [
+        ("Short sales were 47.2% of the NMS share volume FINRA reported in the week ending January 9, 2020, "
+         "down 1.7 points from the week before."),
+        "By days to cover, the most shorted at the August 31, 2026 settlement were AAPL (3.53 days) and BRKB (3 days).",
+        ("Shares short rose the most at the August 31, 2026 settlement in AAPL (up 23.4m to 139.7m, +20.1%) "
+         "and BRKB (up 1.3m to 12.3m, +11.6%)."),
+    ]
+    assert 139749097 - 116327753 == 23421344 and 100 * 23421344 / 116327753 == pytest.approx(20.134, abs=1e-3)
+    assert 12347326 - 11068550 == 1278776 and 100 * 1278776 / 11068550 == pytest.approx(11.553, abs=1e-3)
+    assert sentences[0][1] == ["level:short_sellers:short_volume_ratio:market=all:W:2020-01-09",
+                               "change:short_sellers:short_volume_ratio:market=all:W:2020-01-09"]
+    assert by_id[sentences[0][1][0]].value == pytest.approx(now, rel=1e-12)
+    assert by_id[sentences[0][1][1]].value == pytest.approx(now - before, rel=1e-9)
+    assert sentences[1][1] == [f"level:short_sellers:days_to_cover:symbol={s}:SM:2026-08-31:most_shorted:rank={n}"
+                               for n, s in ((1, "AAPL"), (2, "BRKB"))]
+    assert [by_id[i].value for i in sentences[2][1]] == [23421344, 1278776]
+
+
+def test_capped_days_to_cover_are_said_to_be_at_the_cap_never_as_a_number(tmp_path):
+    store = interest_store(tmp_path)
+    facts = short_facts(connect(store), top=3)
+    [text, ids] = short_sentences(facts)[0]
+    assert text == ("By days to cover, the most shorted at the August 31, 2026 settlement were ZERO (70 days), "
+                    "BIGDTC (9.99 days) and NODTC (9 days); CAPD was at FINRA's 999.99 cap.")
+    assert "level:short_sellers:days_to_cover:symbol=CAPD:SM:2026-08-31:capped" in ids
+    assert "level:short_sellers:days_to_cover_capped:symbol=all:SM:2026-08-31" in ids
+    # A second capped symbol, and no symbol left to rank: the count, the names, never 999.99 days.
+    extra = [record("CAPE", 9_000_000, 8_000_000, 0, 999.99, day="2026-08-31")]
+    (tmp_path / "cape.json").write_text(json.dumps(extra))
+    store.ingest("finra_short_interest", [tmp_path / "cape.json"])
+    texts = [text for text, _ in short_sentences(short_facts(connect(store), top=1))]
+    assert texts[0] == ("By days to cover, the most shorted at the August 31, 2026 settlement was ZERO (70 days); "
+                        "2 symbols were at FINRA's 999.99 cap, among them CAPE.")      # top=1: the most shares short
+    both = short_sentences(short_facts(connect(store), top=2))[0][0]
+    assert both.endswith("; CAPE and CAPD were at FINRA's 999.99 cap.")
+    assert all("999.99 day" not in text for text, _ in short_sentences(short_facts(connect(store))))
+
+
+def test_the_market_sentence_says_streaks_and_records_and_a_gap_ends_the_history(tmp_path, history):
+    market = S.market_short_volume(connect(history)).to_pandas()
+    expected = ref_market(ref_daily(history.read("short_volume")), "W")
+    ratios = expected.short_volume_ratio.tolist()
+    # Weeks 6 to 9 of the history rose each week: 48.5, 49.1, 50.6, 51.5%, each the highest yet.
+    assert all(ratios[week] > ratios[week - 1] for week in range(5, 9)) and ratios[8] == max(ratios[:9])
+    [(text, ids)] = short_sentences(market_volume_facts(market.iloc[:9]))
+    assert text == (f"Short sales were {ratios[8]:.1f}% of the NMS share volume FINRA reported in the week ending "
+                    f"March 1, 2024, up {ratios[8] - ratios[7]:.1f} points from the week before, the 4th weekly "
+                    f"rise in a row, the highest in the 9 weeks on file.")
+    assert [i.split(":")[0] for i in ids] == ["level", "change", "streak", "record"]
+    # A real gap: 2020-01-02 to 2020-01-09 and then 2026-07-30 alone. The last week has no change
+    # and compares with nothing before the gap.
+    store = real_finra_store(tmp_path)
+    store.ingest("finra_short_volume", [VOLUME / "CNMSshvol20260730_equibles_sample_fractional.txt"])
+    market = S.market_short_volume(connect(store)).to_pandas().set_index("period_end")
+    assert np.isnan(market.loc["2026-07-30", "short_volume_ratio_change"])
+    assert not np.isnan(market.loc["2020-01-09", "short_volume_ratio_change"])
+    rows = finra_rows(VOLUME / "CNMSshvol20260730_equibles_sample_fractional.txt")[0]
+    ratio = 100 * sum(float(r[2]) for r in rows) / sum(float(r[4]) for r in rows)
+    [(text, ids)] = short_sentences(market_volume_facts(market.reset_index()))
+    assert text == (f"Short sales were {ratio:.1f}% of the NMS share volume FINRA reported in the week ending "
+                    f"July 30, 2026.") and f"{ratio:.1f}" == "43.4"
+    assert ids == ["level:short_sellers:short_volume_ratio:market=all:W:2026-07-30"]
+
+
+def test_a_year_of_weeks_gives_the_percentile_rank_and_the_highest_since():
+    weeks = pd.date_range("2023-01-06", periods=60, freq="W-FRI")
+    ratios = [40 + (i % 10) for i in range(60)]          # 40..49 every 10 weeks; the last is 49
+    market = pd.DataFrame({"period_end": weeks, "short_volume_ratio": [float(r) for r in ratios]})
+    [(text, ids)] = short_sentences(market_volume_facts(market))
+    # 49 last on 2023-12-15 (10 weeks before), tied with 5 others in the last 52: (46 + 5/2) / 51.
+    assert text == ("Short sales were 49.0% of the NMS share volume FINRA reported in the week ending "
+                    "February 23, 2024, up 1.0 points from the week before, the 9th weekly rise in a row, "
+                    "the highest since December 2023 (in the 95th percentile of the past year).")
+    assert ids[-1] == "level:short_sellers:short_volume_ratio:market=all:W:2024-02-23:window=52"
+
+
+def test_the_note_has_a_short_sellers_section_right_after_the_futures(tmp_path):
+    import smartmoney as sm
+    from smartmoney import narrative
+
+    store = real_finra_store(tmp_path)
+    cftc = ROOT / "tests" / "data" / "cftc" / "FinFutYY_2026-01-06_to_2026-03-17_trimmed.txt"
+    store.ingest("cftc_tff", [cftc])
+    facts = sm.open(store).facts(as_of="2026-09-10")
+    _, sections = narrative.write(facts, dt.date(2026, 9, 10))
+    keys = [section.key for section in sections]
+    assert keys[keys.index("futures") + 1] == "shorts"
+    shorts = sections[keys.index("shorts")]
+    assert shorts.title == "Short sellers (FINRA)"
+    assert [s.text for s in shorts.sentences] == [text for text, _ in short_sentences(facts)]
+    assert [[f["id"] for f in s.facts] for s in shorts.sentences] == [ids for _, ids in short_sentences(facts)]
+    assert shorts.sentences[1].text.startswith("By days to cover, the most shorted at the August 31, 2026")
+
+
 # ------------------------------------------------------------------------- CLI and the docs
 
 
@@ -890,6 +1119,10 @@ def test_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
         exec(compile(block, "docs/finra.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "23421344" in printed and "33.87" in printed and "2026-09-10" in printed
+    # The tables and sentences the page shows are printed as written.
+    shown = [line.strip() for line in page.splitlines() if line.startswith("    ") and line.strip().startswith(
+        ("2026-08-31", "BRKB  BRK.B", "2020-01-02   AABB   None", "Short sales", "By days", "Shares short"))]
+    assert len(shown) == 7 and all(line in printed for line in shown)
 
 
 def test_the_book_and_cli_carry_the_short_data(tmp_path):

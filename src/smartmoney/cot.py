@@ -1,9 +1,9 @@
 """The CFTC positioning facts: who is net long or short the US equity index futures, and how much.
 
 Which metric columns the facts draw on and which facts each gives; nothing here computes a
-metric (`smartmoney.metrics.cot` does). Per trader category with a `facts.WHO` name (today
-leveraged funds; asset managers and dealers once WHO names them, see `CATEGORY_WHO`) and per
-contract still reported in the latest week:
+metric (`smartmoney.metrics.cot` does). Per TFF trader category (leveraged funds, asset
+managers, dealers: `CATEGORY_WHO` gives each its `facts.WHO` name) and per contract still
+reported in the latest week:
 
 - net (contracts): level, streak of the same side ("net short for the 5th week"), since /
   record ("the most net short since March 2021"), the year's largest net long or short, the
@@ -17,7 +17,9 @@ start of that run says so: `of` = the weeks in the run, so a streak with n == of
 n weeks. Ids follow `facts.fact_id`, with group_by "contract" and the CFTC contract code as
 group (stable across renames); `label` holds the contract's name for sentences.
 
-`cot_sentences` renders the facts as plain sentences, each with the ids of the facts it states.
+`cot_sentences` renders the facts as plain sentences, each with the ids of the facts it states
+(leveraged funds first, then asset managers and dealers); `cot_highlights` picks the few of them
+per category that the weekly note shows.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import pandas as pd
 
 from smartmoney import facts as F
 from smartmoney.metrics.cot import COT_INDEX_WINDOWS, WEEK_ZERO, cot_positioning
+from smartmoney.narrative import ordinal, percent
 
 #: The US equity index futures whose positioning the facts describe, by CFTC contract code.
 US_EQUITY_INDEX_FUTURES = {"13874A": "E-mini S&P 500", "209742": "E-mini Nasdaq-100",
@@ -38,6 +41,7 @@ US_EQUITY_INDEX_FUTURES = {"13874A": "E-mini S&P 500", "209742": "E-mini Nasdaq-
 #: The facts.WHO name of each TFF trader category; a category whose name WHO lacks gets no facts.
 CATEGORY_WHO = {"leveraged_funds": "leveraged_funds", "asset_manager": "asset_managers",
                 "dealer": "dealers"}
+#: How sentences name each category, in the order they are told (leveraged funds first).
 WHO_NAMES = {"leveraged_funds": "Leveraged funds", "asset_managers": "Asset managers",
              "dealers": "Dealers"}
 GROUP_BY = "contract"
@@ -127,83 +131,153 @@ def _labelled(fact: F.Fact | None, label: str, weeks: int) -> F.Fact | None:
 # ------------------------------------------------------------------------------ sentences
 
 
-def _ordinal(n: int) -> str:
-    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
-    return f"{n}{suffix}"
+@dataclasses.dataclass(frozen=True)
+class _Line:
+    """One sentence about a category and contract: its part (position, change or index), the
+    facts it states and how unusual they are (0: nothing news-worthy beyond the numbers)."""
+
+    who: str
+    contract: str
+    part: str
+    text: str
+    facts: tuple[F.Fact, ...]
+    salience: float = 0.0
+
+
+def contracts(value: float) -> str:
+    """A number of contracts as a person writes it: 9,482; 340,507; 1.05m (for 1,051,430)."""
+    amount = abs(value)
+    return f"{amount / 1e6:.2f}m" if round(amount) >= 1_000_000 else f"{amount:,.0f}"
+
+
+def _contracts(value: float) -> str:
+    return f"{contracts(value)} contract{'s' if abs(value) != 1 else ''}"
 
 
 def _day(day: dt.date) -> str:
     return f"{day:%B} {day.day}, {day.year}"
 
 
-def _contracts(value: float) -> str:
-    return f"{abs(value):,.0f} contract{'s' if abs(value) != 1 else ''}"
-
-
 def _since(fact: F.Fact) -> str:
     if fact.kind == "record":
         return f"in the {fact.of} weeks on file"
     if fact.months is not None and 1 <= fact.months < 12:
-        return f"in {fact.months} month{'s' if fact.months > 1 else ''}"
+        return "in a month" if fact.months == 1 else f"in {fact.months} months"
     return f"since {fact.since_date:%B %Y}"
 
 
-def cot_sentences(facts: Iterable[F.Fact]) -> list[tuple[str, list[str]]]:
-    """The facts of `cot_facts` as sentences, each with the ids of the facts it states.
+def _contract_order(code: str) -> tuple[int, str]:
+    """The contracts of `US_EQUITY_INDEX_FUTURES` in its order (the S&P 500 first), then others."""
+    known = list(US_EQUITY_INDEX_FUTURES)
+    return (known.index(code) if code in known else len(known), code)
 
-    Per category and contract: where the net position stands (with its streak and how rare it
-    is), how it changed over the week, and where it sits in its COT index ranges.
 
-    >>> cot_sentences(cot_facts(connect(store), as_of="2022-01-10"))[0][0]   # doctest: +SKIP
-    'Leveraged funds were net short 97,267 E-mini S&P 500 contracts on December 28, 2021 ...'
-    """
+def _lines(facts: Iterable[F.Fact]) -> list[_Line]:
+    """Every sentence the facts support: leveraged funds, asset managers, dealers; per category
+    the contracts in `_contract_order`; per contract its position, week's change and COT index."""
     by_series: dict[tuple[str, str], dict[str, F.Fact]] = {}
     for fact in facts:
         key = fact.kind + (":change" if ":change" in fact.id else "")
         if fact.kind == "ytd_extreme":
             key += ":" + fact.id.rsplit(":", 1)[1]
         by_series.setdefault((fact.who, fact.group), {})[f"{fact.metric}:{key}"] = fact
-    sentences = []
-    for (who, _), found in sorted(by_series.items()):
-        sentences += [s for s in (_position(who, found), _week_change(who, found), _index(who, found)) if s]
-    return sentences
+    order = list(WHO_NAMES)
+    lines = []
+    for who, code in sorted(by_series, key=lambda key: (order.index(key[0]), _contract_order(key[1]))):
+        found = by_series[(who, code)]
+        lines += [line for line in (_position(who, code, found), _week_change(who, code, found),
+                                    _index(who, code, found)) if line is not None]
+    return lines
 
 
-def _position(who: str, found: dict[str, F.Fact]) -> tuple[str, list[str]] | None:
+def cot_sentences(facts: Iterable[F.Fact]) -> list[tuple[str, list[str]]]:
+    """The facts of `cot_facts` as sentences, each with the ids of the facts it states.
+
+    Leveraged funds first, then asset managers and dealers; per category and contract (the
+    E-mini S&P 500 first): where the net position stands (with its streak and how rare it is),
+    how it changed over the week, and where it sits in its COT index ranges. Numbers of
+    contracts are written as a person writes them (340,507; 1.05m).
+
+    >>> cot_sentences(cot_facts(connect(store), as_of="2022-01-10"))[0][0]   # doctest: +SKIP
+    'Leveraged funds were net short 97,267 E-mini S&P 500 contracts on December 28, 2021 ...'
+    """
+    return [(line.text, [fact.id for fact in line.facts]) for line in _lines(facts)]
+
+
+def cot_highlights(facts: Iterable[F.Fact], *, per_category: int = 3) -> list[tuple[str, list[str]]]:
+    """The sentences of `cot_sentences` worth a weekly note: at most `per_category` a category.
+
+    Per category: the position and the week's change in its first contract (the E-mini S&P
+    500 when reported), then the most unusual of its other sentences, if any is: a record net
+    position (3), a flip from long to short or back (3), the most net long or short in a year or
+    more (2.5) or in 3 months or more (2), the year's extreme (1.5), a COT index at the top or
+    bottom of its range (2) or within 10 of it (1.5), a net position rising or falling for 4
+    weeks or more (1). Ties go to the order of `cot_sentences`, which the result keeps.
+    """
+    lines = _lines(facts)
+    chosen: list[_Line] = []
+    for who in WHO_NAMES:
+        own = [line for line in lines if line.who == who]
+        if not own:
+            continue
+        first = own[0].contract
+        kept = [line for line in own if line.contract == first and line.part in ("position", "change")]
+        others = sorted((line for line in own if line not in kept and line.salience > 0),
+                        key=lambda line: -line.salience)
+        kept += others[:max(per_category - len(kept), 0)]
+        chosen += [line for line in own if line in kept]
+    return [(line.text, [fact.id for fact in line.facts]) for line in chosen]
+
+
+def _rarity(fact: F.Fact) -> float:
+    """How unusual a "since" / "record" / year's extreme of a net position is (see cot_highlights)."""
+    if fact.kind == "record":
+        return 3.0
+    if fact.kind == "ytd_extreme":
+        return 1.5
+    months = fact.months if fact.months is not None else 12
+    return 2.5 if months >= 12 else 2.0 if months >= 3 else 0.0
+
+
+def _position(who: str, code: str, found: dict[str, F.Fact]) -> _Line | None:
     level = found.get("net:level")
     if level is None:
         return None
     stated = [level]
     side = level.direction or "flat"
-    text = (f"{WHO_NAMES[who]} were net {side} {abs(level.value):,.0f} {level.label} contracts on "
+    text = (f"{WHO_NAMES[who]} were net {side} {contracts(level.value)} {level.label} contracts on "
             f"{_day(level.period_end)}" if level.value else
             f"{WHO_NAMES[who]} were flat in {level.label} on {_day(level.period_end)}")
     share = found.get("net_pct_oi:level")
     if share is not None and level.value:
-        text += f" ({abs(share.value):.1f}% of open interest)"
+        text += f" ({percent(abs(share.value))} of open interest)"
         stated.append(share)
     streak = found.get("net:streak")
     if streak is not None:
         at_least = "at least " if streak.n == streak.of else ""
-        text += f", {at_least}the {_ordinal(streak.n)} week in a row"
+        text += f", {at_least}the {ordinal(streak.n)} week in a row"
         stated.append(streak)
     rare = found.get("net:since") or found.get("net:record")
     ytd = found.get(f"net:ytd_extreme:{'min' if level.value < 0 else 'max'}")
+    salience = 0.0
     if rare is not None:
         text += f", the most net {side} {_since(rare)}"
         stated.append(rare)
+        salience = _rarity(rare)
     elif ytd is not None:
         text += f", the most net {side} this year"
         stated.append(ytd)
-    return text + ".", [f.id for f in stated]
+        salience = _rarity(ytd)
+    return _Line(who, code, "position", text + ".", tuple(stated), salience)
 
 
-def _week_change(who: str, found: dict[str, F.Fact]) -> tuple[str, list[str]] | None:
+def _week_change(who: str, code: str, found: dict[str, F.Fact]) -> _Line | None:
     change = found.get("net:change")
     if change is None or change.value == 0:
         return None
     before, now = change.components["previous"], change.components["current"]
-    if np.sign(before) != np.sign(now) and before and now:
+    flipped = bool(np.sign(before) != np.sign(now) and before and now)
+    if flipped:
         text = (f"{WHO_NAMES[who]} turned net {'short' if now < 0 else 'long'} {change.label}, from "
                 f"net {'long' if before > 0 else 'short'} {_contracts(before)} the week before")
     else:
@@ -217,10 +291,11 @@ def _week_change(who: str, found: dict[str, F.Fact]) -> tuple[str, list[str]] | 
         text += (f"; their net position has {'risen' if run.value > 0 else 'fallen'} "
                  f"{'at least ' if run.n == run.of else ''}{run.n} weeks in a row")
         stated.append(run)
-    return text + ".", [f.id for f in stated]
+    salience = 3.0 if flipped else 1.0 if run is not None and run.n >= 4 else 0.0
+    return _Line(who, code, "change", text + ".", tuple(stated), salience)
 
 
-def _index(who: str, found: dict[str, F.Fact]) -> tuple[str, list[str]] | None:
+def _index(who: str, code: str, found: dict[str, F.Fact]) -> _Line | None:
     indexes = {weeks: found.get(f"cot_index_{weeks}w:level") for weeks in COT_INDEX_WINDOWS}
     main = indexes[52] or indexes[26] or indexes[156]
     if main is None:
@@ -234,4 +309,6 @@ def _index(who: str, found: dict[str, F.Fact]) -> tuple[str, list[str]] | None:
     others = [f"{w}-week {fact.value:.0f}" for w, fact in indexes.items() if fact is not None and fact is not main]
     if others:
         text += f" ({', '.join(others)})"
-    return text + ".", [f.id for f in indexes.values() if f is not None]
+    salience = 2.0 if where.startswith("at") else 1.5 if where.startswith("near") else 0.0
+    return _Line(who, code, "index", text + ".", tuple(f for f in indexes.values() if f is not None),
+                 salience)

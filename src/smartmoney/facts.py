@@ -30,7 +30,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
-WHO = ("hedge_funds", "retail", "leveraged_funds", "13f_filers")
+WHO = ("hedge_funds", "retail", "leveraged_funds", "asset_managers", "dealers", "13f_filers",
+       "short_sellers")
 PERIODS = ("D", "W", "M", "Q")
 KINDS = ("level", "change", "flow", "streak", "k_of_n", "since", "record", "ytd_extreme",
          "breadth", "ratio", "driven_by", "divergence")
