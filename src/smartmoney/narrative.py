@@ -463,12 +463,74 @@ def hf_vs_retail_section(facts: Facts) -> list[Sentence]:
     return sentences
 
 
+def filers_section(facts: Facts) -> list[Sentence]:
+    """13F filers' last quarter: flows, sectors, holders, concentration, the VIP list."""
+    from smartmoney.holdings import quarter_name
+
+    level = facts.find("level", "net_flow", "book", "all", period="Q", rank=None)
+    if level is None:
+        return []
+    c = level.components
+    quarter = quarter_name(level.period_end)
+    text = (f"13F filers {_verb(level.value)} {money(abs(level.value))} of US stocks in {quarter} "
+            f"(bought {money(c['long_buy'])}, sold {money(c['long_sell'])})")
+    streak = facts.find("streak", "net_flow", "book", "all", period="Q")
+    since = (facts.find("record", "net_flow", "book", "all", period="Q")
+             or facts.find("since", "net_flow", "book", "all", period="Q"))
+    if streak is not None:
+        text += f", the {ordinal(streak.n)} quarter in a row"
+    if since is not None:
+        text += f", the most {'buying' if level.value > 0 else 'selling'} {since_phrase(since)}"
+    text += f"; {int(c['filers'])} filers filed for both {quarter} and the quarter before"
+    if c["filed"] > c["filers"]:
+        text += f", {int(c['filed'] - c['filers'])} more for {quarter} alone"
+    text += "."
+    sentences = [_sentence(text, level, streak, since)]
+    bought = facts.find("breadth", "net_flow", "sector", "all", period="Q", direction="bought")
+    sold = facts.find("breadth", "net_flow", "sector", "all", period="Q", direction="sold")
+    if bought is not None and sold is not None:
+        major = bought if bought.n >= sold.n else sold
+        text = f"They net {major.direction} {major.n} of the {major.of} sectors"
+        leads = [next(iter(facts.all("flow", "net_flow", "sector", period="Q", direction=side, n=1)), None)
+                 for side in ("bought", "sold")]
+        named = [f"{f.group} the most {f.direction} ({money(f.value, signed=True)})" for f in leads if f]
+        sentences.append(_sentence(text + (f"; {join(named)}" if named else "") + ".", major, *leads))
+    for side, verb in (("bought", "gained"), ("sold", "lost")):
+        movers = facts.all("flow", "holders_change", "ticker", period="Q", direction=side)
+        if movers:
+            listed = join([f"{f.group} ({int(f.value):+d})" for f in sorted(movers, key=lambda f: f.n)])
+            sentences.append(_sentence(f"Stocks that {verb} the most holders: {listed}.", *movers))
+    share = facts.find("level", "top10_share", "book", "all", period="Q")
+    if share is not None:
+        move = facts.find("change", "top10_share", "book", "all", period="Q")
+        text = (f"The median filer held {percent(share.value)} of its long book in its 10 largest "
+                f"positions")
+        if move is not None:
+            text += (f", {'up' if move.value > 0 else 'down'} {points(move.value)} from the quarter before"
+                     if move.value else ", as a quarter before")
+        sentences.append(_sentence(text + ".", share, move))
+    vip = sorted(facts.all("level", "vip", "ticker", period="Q"), key=lambda f: (f.n, f.group))
+    if vip:
+        listed = join([f"{f.group} ({int(f.value)} of {f.of}{', new' if f.label == 'new' else ''})" for f in vip])
+        sentences.append(_sentence(f"Most often among the filers' 10 largest holdings: {listed}.", *vip))
+    return sentences
+
+
 def futures_section(facts: Facts) -> list[Sentence]:
-    """CFTC positioning of leveraged funds in US equity index futures (smartmoney.cot writes it)."""
-    from smartmoney.cot import cot_sentences
+    """CFTC positioning in US equity index futures: leveraged funds first, then asset managers
+    and dealers, a few sentences each (smartmoney.cot writes them and picks the salient ones)."""
+    from smartmoney.cot import cot_highlights
 
     return [_sentence(text, *(facts.by_id[i] for i in ids))
-            for text, ids in cot_sentences(f for f in facts.by_id.values() if f.group_by == "contract")]
+            for text, ids in cot_highlights(f for f in facts.by_id.values() if f.group_by == "contract")]
+
+
+def shorts_section(facts: Facts) -> list[Sentence]:
+    """FINRA short sale volume and short interest (smartmoney.shorts writes the sentences)."""
+    from smartmoney.shorts import WHO, short_sentences
+
+    return [_sentence(text, *(facts.by_id[i] for i in ids))
+            for text, ids in short_sentences(f for f in facts.by_id.values() if f.who == WHO)]
 
 
 def write(facts_list: list[Fact], as_of: dt.date) -> tuple[tuple[Sentence, ...], tuple[Section, ...]]:
@@ -483,6 +545,11 @@ def write(facts_list: list[Fact], as_of: dt.date) -> tuple[tuple[Sentence, ...],
         Section("macro", "Single stocks vs macro products", tuple(macro_section(facts))),
         Section("retail", "Retail", tuple(retail_section(facts))),
         Section("hf_vs_retail", "Hedge funds vs retail", tuple(hf_vs_retail_section(facts))),
+        Section("filers", "13F filers", tuple(filers_section(facts))),
         Section("futures", "Equity index futures (CFTC)", tuple(futures_section(facts))),
+        Section("shorts", "Short sellers (FINRA)", tuple(shorts_section(facts))),
     ]
-    return tuple(headline(facts)), tuple(s for s in sections if s.sentences)
+    shown = tuple(s for s in sections if s.sentences)
+    # A book without hedge-fund positions (public data only) leads with its sections' first sentences.
+    lead = headline(facts) or [section.sentences[0] for section in shown[:2]]
+    return tuple(lead), shown
