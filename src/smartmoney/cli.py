@@ -379,6 +379,29 @@ def report(
 
 
 @app.command()
+def serve(
+    store: StoreOption,
+    host: Annotated[str, typer.Option(help="Address to bind; beyond loopback a token is required.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    token: Annotated[str | None, typer.Option(envvar="SMARTMONEY_TOKEN", show_envvar=True,
+                                              help="Token every request must carry (16+ characters).")] = None,
+    engine: EngineOption = "duckdb",
+    k: KOption = 5,
+    p: POption = 50.0,
+) -> None:
+    """The web dashboard over a store (read-only): pages, charts and a JSON API (docs/web.md)."""
+    from smartmoney.web.server import check_bind, run
+
+    try:
+        check_bind(host, token)
+        Store.open(store)
+    except USER_ERRORS as error:
+        _fail(error)
+    err.print(f"serving {store} on http://{host}:{port}/ (Ctrl-C stops)", highlight=False)
+    run(store, host=host, port=port, token=token, engine=engine, k=k, p=p)
+
+
+@app.command()
 def fetch(
     source: Annotated[str, typer.Argument(help="sec13f, cftc or finra.")],
     what: Annotated[str, typer.Argument(help="sec13f: filing, dataset; cftc: tff, tff_combined, legacy, "
