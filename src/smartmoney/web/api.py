@@ -21,7 +21,15 @@ from smartmoney.web import views
 from smartmoney.web.params import AsOf, Family, Freq, Group, TableName
 from smartmoney.web.service import Dashboard, redact_rejects
 
-router = APIRouter(prefix="/api", tags=["api"])
+DETAIL = {"type": "object", "properties": {"detail": {"anyOf": [
+    {"type": "string", "description": "why the book cannot answer (a date outside it, a grouping "
+                                      "this family does not take)"},
+    {"type": "array", "description": "parameters outside their schema: where and why",
+     "items": {"type": "object", "properties": {"loc": {"type": "array"}, "msg": {"type": "string"}}}}]}},
+          "required": ["detail"]}
+router = APIRouter(prefix="/api", tags=["api"], responses={
+    422: {"description": "A question the book cannot answer, or a parameter outside its schema",
+          "content": {"application/json": {"schema": DETAIL}}}})
 JSON = "application/json"
 USER_ERRORS = (BookError, ValueError, KeyError)
 
@@ -80,7 +88,10 @@ async def facts(request: Request, as_of: AsOf = None):
     return await answer(request, as_of, ("facts",), render)
 
 
-@router.get("/report", summary="The weekly note, as `smartmoney report --format json|text|md`")
+@router.get("/report", summary="The weekly note, as `smartmoney report --format json|text|md`",
+            responses={200: {"description": "The note: JSON, plain text or Markdown by `format`",
+                             "content": {"application/json": {}, "text/plain": {"schema": {"type": "string"}},
+                                         "text/markdown": {"schema": {"type": "string"}}}}})
 async def report(request: Request, as_of: AsOf = None, format: Literal["json", "text", "md"] = "json"):  # noqa: A002
     renderers = {"json": reports.render_json, "text": reports.render_text, "md": reports.render_markdown}
 

@@ -30,6 +30,13 @@ from smartmoney.web.params import AsOf, Industry, Sector, SubIndustry, Week, Win
 from smartmoney.web.service import Dashboard
 
 HTML = "text/html; charset=utf-8"
+_DETAIL = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}
+# Answers every route may give: the gate's (guard.py), and the pages' own error page.
+GATE = {401: {"description": "Missing or wrong token (a server started with one)", "content": _DETAIL},
+        414: {"description": "Request URL too long", "content": _DETAIL}}
+PAGE = {422: {"description": "A date, week or group the book cannot show: an HTML page saying why "
+                             "(JSON for a parameter outside its schema)",
+              "content": {"text/html": {"schema": {"type": "string"}}, **_DETAIL}}}
 USER_ERRORS = (BookError, StoreError, ValueError, KeyError)
 
 
@@ -75,6 +82,7 @@ def create_app(store, *, token: str | None = None, engine: str = "duckdb", k: in
         yield
 
     app = FastAPI(title="smartmoney", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  responses=GATE,
                   description="Hedge funds and retail in US stocks: the dashboard's pages and its JSON API "
                               "(read-only; disclosure control applied). See docs/web.md.")
     app.state.dashboard = dash
@@ -98,15 +106,15 @@ def create_app(store, *, token: str | None = None, engine: str = "duckdb", k: in
                                             keep=keep), status_code=422)
         return Response(body, media_type=HTML)
 
-    @app.get("/", response_class=HTMLResponse, tags=["pages"], summary="Overview: the weekly note with its charts")
+    @app.get("/", response_class=HTMLResponse, tags=["pages"], responses=PAGE, summary="Overview: the weekly note with its charts")
     async def overview(request: Request, as_of: AsOf = None):
         return await page(request, as_of, views.overview)
 
-    @app.get("/leverage", response_class=HTMLResponse, tags=["pages"], summary="Leverage")
+    @app.get("/leverage", response_class=HTMLResponse, tags=["pages"], responses=PAGE, summary="Leverage")
     async def leverage(request: Request, as_of: AsOf = None):
         return await page(request, as_of, views.leverage)
 
-    @app.get("/flows", response_class=HTMLResponse, tags=["pages"],
+    @app.get("/flows", response_class=HTMLResponse, tags=["pages"], responses=PAGE,
              summary="Flows of one week, from sector to industry to sub-industry to security")
     async def flows(request: Request, as_of: AsOf = None, week: Week = None, sector: Sector | None = None,
                     industry: Industry | None = None, sub_industry: SubIndustry | None = None):
@@ -114,20 +122,20 @@ def create_app(store, *, token: str | None = None, engine: str = "duckdb", k: in
         return await page(request, as_of, views.flows, keep, week=week, sector=sector, industry=industry,
                           sub_industry=sub_industry)
 
-    @app.get("/retail", response_class=HTMLResponse, tags=["pages"], summary="Retail")
+    @app.get("/retail", response_class=HTMLResponse, tags=["pages"], responses=PAGE, summary="Retail")
     async def retail(request: Request, as_of: AsOf = None):
         return await page(request, as_of, views.retail)
 
-    @app.get("/hf-vs-retail", response_class=HTMLResponse, tags=["pages"],
+    @app.get("/hf-vs-retail", response_class=HTMLResponse, tags=["pages"], responses=PAGE,
              summary="Hedge funds vs retail: divergence, the watch list, the event study")
     async def hf_vs_retail(request: Request, as_of: AsOf = None, window: Window = 4):
         return await page(request, as_of, views.hf_vs_retail, {"window": str(window)}, window=window)
 
-    @app.get("/public", response_class=HTMLResponse, tags=["pages"], summary="Public data: 13F, CFTC, FINRA")
+    @app.get("/public", response_class=HTMLResponse, tags=["pages"], responses=PAGE, summary="Public data: 13F, CFTC, FINRA")
     async def public(request: Request, as_of: AsOf = None):
         return await page(request, as_of, views.public)
 
-    @app.get("/data", response_class=HTMLResponse, tags=["pages"], summary="Data: tables, row counts, rejects")
+    @app.get("/data", response_class=HTMLResponse, tags=["pages"], responses=PAGE, summary="Data: tables, row counts, rejects")
     async def data(request: Request, as_of: AsOf = None):
         return await page(request, as_of, lambda dash_, day: views.data(dash_))
 

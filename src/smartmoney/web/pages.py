@@ -83,7 +83,8 @@ def _block(block: Block, figures: list[dict], path: str, day: dt.date) -> str:
     for chart in block.charts:
         div = f"chart-{len(figures) + 1}"
         figures.append({"id": div, "figure": json.loads(chart_figure(chart, day).to_json())})
-        caption = f"<figcaption>{escape(chart.note)}</figcaption>" if chart.note else ""
+        shown = chart.note if chart.note.strip() != f"as of {day.isoformat()}" else ""  # the title says it
+        caption = f"<figcaption>{escape(shown)}</figcaption>" if shown else ""
         parts.append(f'<figure class="chart" data-chart="{escape(chart.key)}"><div class="plot" id="{div}" '
                      f'role="img" aria-label="{escape(chart.title)}"></div>{caption}</figure>')
     parts += [_table(table, path, day) for table in block.tables]

@@ -94,6 +94,24 @@ class Dashboard:
         self._days = LRU(days)
         self.pages = LRU(pages)
         self._range: tuple[dt.date, dt.date] | None = None
+        self._defer_cache_drops()
+
+    def _defer_cache_drops(self) -> None:
+        """Ibis drops a cached temp table when the garbage collector frees it, in whatever thread
+        the collector happens to run, which may be mid-query on another thread's connection use.
+        Here such drops are queued and done under the lock, before the next computation."""
+        backend = self.book.backend
+        drop = getattr(backend, "_finalize_cached_table", None)
+        if drop is None:
+            return
+        self._drops: list[str] = []
+        self._drop = drop
+        backend._finalize_cached_table = self._drops.append  # noqa: SLF001 - see the docstring
+
+    def _drop_released(self) -> None:
+        drops = getattr(self, "_drops", [])
+        while drops:
+            self._drop(drops.pop())
 
     # ------------------------------------------------------------------------------ dates
 
@@ -151,6 +169,7 @@ class Dashboard:
         if kept is not None and key in kept:
             return kept[key]
         with self.lock:
+            self._drop_released()
             kept = self._days.get(day)
             if kept is None:
                 kept = {}
