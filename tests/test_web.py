@@ -187,6 +187,15 @@ def test_api_facts_and_report_are_the_clis(client, book):
     assert text.headers["content-type"].startswith("text/plain") and "week ending June 28, 2024" in text.text
 
 
+def test_the_curl_examples_of_docs_web_md_answer(client):
+    doc = (Path(__file__).parent.parent / "docs" / "web.md").read_text()
+    urls = re.findall(r"^    curl '(http://127\.0\.0\.1:8000/[^']*)'$", doc, re.M)
+    assert len(urls) >= 8
+    for url in urls:
+        reply = client.get(url.removeprefix("http://127.0.0.1:8000"))
+        assert reply.status_code == 200, (url, reply.text[:300])
+
+
 def _sentences(items: list[dict]) -> list[tuple]:
     found = []
     for item in items:
