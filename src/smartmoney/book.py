@@ -68,7 +68,7 @@ class Book:
         """The canonical tables cut to what was knowable on `as_of` (checked; kept for reuse)."""
         day = self._check_as_of(as_of, need_positions=need_positions)
         if day not in self._inputs:
-            self._inputs[day] = Inputs(self.backend, day)
+            self._inputs[day] = Inputs(self.backend, day, kept_flows=self.store.kept_flows_hold(day))
         return self._inputs[day]
 
     def exposure(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:

@@ -22,7 +22,7 @@ ENGINES = ("duckdb", "spark")
 
 
 def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = None,
-            threads: int | None = None) -> ibis.BaseBackend:
+            threads: int | None = None, manifest: dict | None = None) -> ibis.BaseBackend:
     """An Ibis backend with the store's tables registered.
 
     Parameters
@@ -35,6 +35,8 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         DuckDB settings, e.g. memory_limit="6GB"; DuckDB spills to disk beyond the limit. The
         default limit is a fifth of the machine's memory (`DEFAULT_MEMORY_SHARE`), so that a
         book larger than memory spills instead of exhausting the machine.
+    manifest
+        Read this manifest's files instead of the committed ones (a transaction's own view).
     """
     if engine == "duckdb":
         backend = ibis.duckdb.connect()
@@ -51,7 +53,7 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         backend = ibis.pyspark.connect(spark_session())
     else:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    manifest = store.manifest()
+    manifest = manifest or store.manifest()
     for name, table in TABLES.items():
         files = [str(path) for path in store.files(name, manifest)]
         if engine == "spark":

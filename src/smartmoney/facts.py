@@ -32,7 +32,7 @@ import pandas as pd
 
 WHO = ("hedge_funds", "retail", "leveraged_funds", "asset_managers", "dealers", "13f_filers",
        "short_sellers")
-PERIODS = ("D", "W", "M", "Q")
+PERIODS = ("D", "W", "M", "Q", "SM")  # SM: FINRA's semi-monthly settlement dates
 KINDS = ("level", "change", "flow", "streak", "k_of_n", "since", "record", "ytd_extreme",
          "breadth", "ratio", "driven_by", "divergence")
 

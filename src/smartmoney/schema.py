@@ -133,6 +133,20 @@ POSITION_VERSIONS = Table(
     partition="date",
 )
 
+POSITION_FLOWS = Table(
+    "position_flows",
+    "Daily flows per account and security derived from position changes (smartmoney.metrics."
+    "flows.position_flows), kept by the store and refreshed for the days an ingest changes. Not "
+    "ingested.",
+    (
+        *POSITIONS.columns[:3],
+        *(Column(side, "float", f"USD {side.replace('_', ' ')} of the day, at the day's close.")
+          for side in TRADE_SIDES),
+    ),
+    key=("date", "account_id", "security_id"),
+    partition="date",
+)
+
 TRADES = Table(
     "trades",
     "Executed trades; when present, flows come from them instead of position changes.",
@@ -296,7 +310,7 @@ SHORT_INTEREST = Table(
 
 TABLES: dict[str, Table] = {
     table.name: table
-    for table in (SECURITIES, ACCOUNTS, POSITIONS, POSITION_VERSIONS, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
+    for table in (SECURITIES, ACCOUNTS, POSITIONS, POSITION_VERSIONS, POSITION_FLOWS, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
                   QUOTES, FUTURES_POSITIONS, SHORT_VOLUME, SHORT_INTEREST)
 }
 

@@ -14,8 +14,8 @@ Which metric tables (smartmoney.metrics.short) the facts draw on and which gener
   streak of rises or falls, "highest since", and days to cover (labelled "capped" at the cap).
 
 The facts say who = "short_sellers" and group symbols by FINRA's symbol (BRKB, BRK/B; the
-metric tables map it to a ticker). `facts.Context` does not know the period "SM", so the short
-interest facts take `SettlementContext`, which checks everything else as it does.
+metric tables map it to a ticker). Short interest facts have period "SM" (FINRA's
+settlement dates, twice a month).
 
 `short_sentences` renders the facts as plain sentences, each with the ids of the facts it states.
 """
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -37,16 +37,6 @@ from smartmoney.narrative import join, month_year, ordinal, rank_phrase
 WHO = "short_sellers"
 LEADERS = 5
 SEMI_MONTHLY = "SM"
-
-
-@dataclass(frozen=True)
-class SettlementContext(F.Context):
-    """`facts.Context` with period "SM" (FINRA's settlement dates, twice a month), which
-    `facts.PERIODS` does not list; who and any other period are checked as facts.Context does."""
-
-    def __post_init__(self):
-        F.Context(self.who, self.metric, self.group_by, self.group,
-                  "D" if self.period == SEMI_MONTHLY else self.period)
 
 
 def short_facts(backend, as_of: dt.date | str | None = None, *, top: int = LEADERS,
@@ -102,7 +92,7 @@ def ranking_facts(ranked: pd.DataFrame, by: str, largest: bool) -> list[F.Fact]:
                 "rise" if largest else "fall")
             if (value > 0) != largest or value == 0:
                 continue
-        ctx = SettlementContext(WHO, by, "symbol", str(row["symbol"]), SEMI_MONTHLY)
+        ctx = F.Context(WHO, by, "symbol", str(row["symbol"]), SEMI_MONTHLY)
         day = pd.Timestamp(row["settlement_date"]).date()
         facts.append(F.Fact(
             F.fact_id(kind, ctx, day, label, f"rank={int(row['rank'])}"), kind, WHO, by, "symbol",
@@ -119,7 +109,7 @@ def capped_facts(interest: pd.DataFrame) -> list[F.Fact]:
         return []
     last = interest[interest["settlement_date"] == interest["settlement_date"].max()]
     capped = int(last["days_to_cover_capped"].sum())
-    ctx = SettlementContext(WHO, "days_to_cover_capped", "symbol", "all", SEMI_MONTHLY)
+    ctx = F.Context(WHO, "days_to_cover_capped", "symbol", "all", SEMI_MONTHLY)
     day = pd.Timestamp(last["settlement_date"].iloc[0]).date()
     return [F.Fact(F.fact_id("level", ctx, day), "level", WHO, ctx.metric, "symbol", "all",
                    SEMI_MONTHLY, day, float(capped), n=capped, of=len(last), label="capped",
@@ -146,11 +136,11 @@ def symbol_facts(interest: pd.DataFrame, symbol: str) -> list[F.Fact]:
     if rows.empty or rows.index.max() != dates.max():
         return []
     rows = rows.reindex(dates)
-    ctx = SettlementContext(WHO, "short_interest", "symbol", symbol, SEMI_MONTHLY)
+    ctx = F.Context(WHO, "short_interest", "symbol", symbol, SEMI_MONTHLY)
     series = rows["short_interest"].astype(float)
     facts = [F.level(series, ctx), F.streak(series, ctx, change=True), F.since(series, ctx)]
     capped = rows["days_to_cover_capped"].eq(True)
-    cover = SettlementContext(WHO, "days_to_cover", "symbol", symbol, SEMI_MONTHLY)
+    cover = F.Context(WHO, "days_to_cover", "symbol", symbol, SEMI_MONTHLY)
     if capped.iloc[-1]:
         day = dates[-1].date()
         facts.append(F.Fact(F.fact_id("level", cover, day, "capped"), "level", WHO, cover.metric,

@@ -34,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from smartmoney.schema import TABLES, Table
+from smartmoney.schema import FILER_STRATEGY, TABLES, Table
 from smartmoney.sources import FileError, source
 from smartmoney.validate import REJECT_COLUMNS, Batch, set_aside, validate
 
@@ -42,6 +42,10 @@ MANIFEST = "_manifest.json"
 LOCK = "_lock"
 REJECTS_DIR = "_rejects"
 FORMAT_VERSION = 1
+# The version of the kept position flows (`position_flows`): a store whose manifest names
+# another (or none) derives them again on its next write, and computes them on the fly till then.
+FLOWS_VERSION = 1
+FLOW_DAYS_PER_QUERY = 64
 _ARROW_TYPES = {"string": pa.string(), "enum": pa.string(), "date": pa.date32(),
                 "timestamp": pa.timestamp("us"), "float": pa.float64(), "integer": pa.int64()}
 REJECTS_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("table", pa.string()),
@@ -137,6 +141,21 @@ class Store:
         """A whole table as pandas (dates as datetime64). For big tables use the engine."""
         return _read_files(self.files(table), arrow_schema(TABLES[table]), columns)
 
+    def refresh_flows(self) -> None:
+        """Derive the kept position flows again for every day. Every ingest keeps them up to
+        date for the days it changes; this is for a store written before they were kept (its
+        computations derive flows on the fly until then), and measures the full cost."""
+        with self.transaction() as tx:
+            tx.refresh_every_day()
+
+    def kept_flows_hold(self, as_of: dt.date | None = None) -> bool:
+        """True when the kept `position_flows` are exact for a computation as of `as_of`: they
+        are up to date, and (for a past as-of) no fund position became knowable after its date."""
+        manifest = self.manifest()
+        if manifest.get("derived", {}).get("position_flows") != FLOWS_VERSION:
+            return False
+        return as_of is None or not manifest.get("late_positions", False)
+
     def rejects(self, table: str | None = None) -> pd.DataFrame:
         """Every rejected input row kept so far: file, row, table, reason, record."""
         entries = self.manifest()["rejects"].values()
@@ -212,6 +231,8 @@ class Transaction:
         self._written: list[Path] = []
         self._superseded: list[Path] = []
         self._changed = False
+        self._changed_days: set[str] = set()   # days whose positions, equity or prices changed
+        self._all_days_changed = False          # securities or accounts changed: every day
         self.manifest: dict = {}
 
     def __enter__(self) -> Transaction:
@@ -313,20 +334,87 @@ class Transaction:
             return counts
         if table.partition is None:
             counts.add(self._merge(table, "all", frame))
+            if table_name in ("securities", "accounts") and (counts.inserted or counts.updated or counts.deleted):
+                self._all_days_changed = True
             return counts
+        if table_name == "positions":
+            self._note_late_positions(frame)
+        if table_name == "equity" and not self._all_days_changed:
+            # An account's first equity rows make its presence come from equity on every day.
+            before = _read_files(self.store.files("equity", self.manifest), arrow_schema(table), ["account_id"])
+            if not frame["account_id"].isin(set(before["account_id"])).all():
+                self._all_days_changed = True
         days = frame[table.partition].to_numpy().astype("datetime64[D]")
         order = np.argsort(days, kind="stable")
         days, frame = days[order], frame.iloc[order]
         starts = np.flatnonzero(np.r_[True, days[1:] != days[:-1]])
         for start, end in zip(starts, [*starts[1:], len(days)]):
             key = f"{table.partition}={days[start]}"
+            day = str(days[start])
             if table.name == "positions":
-                day = str(days[start])
-                counts.add(self._merge_positions(key, frame.iloc[start:end], file,
-                                                 {account for account, date in complete if date == day}))
+                done = self._merge_positions(key, frame.iloc[start:end], file,
+                                             {account for account, date in complete if date == day})
             else:
-                counts.add(self._merge(table, key, frame.iloc[start:end]))
+                done = self._merge(table, key, frame.iloc[start:end])
+            if table.name in ("positions", "equity", "prices") and (done.inserted or done.updated or done.deleted):
+                self._changed_days.add(day)
+            counts.add(done)
         return counts
+
+    def refresh_every_day(self) -> None:
+        """Derive every day's kept position flows again when this transaction commits."""
+        self._all_days_changed = self._changed = True
+
+    def _note_late_positions(self, frame: pd.DataFrame) -> None:
+        """Mark the store when a fund's position became knowable after its date (13F filers'
+        always do, and are not funds): kept flows then hold only for the latest as-of."""
+        late = frame[frame["available_from"] > frame["date"]]
+        if late.empty or self.manifest.get("late_positions"):
+            return
+        accounts = _read_files(self.store.files("accounts", self.manifest), arrow_schema(TABLES["accounts"]),
+                               ["account_id", "strategy"])
+        filers = set(accounts.loc[accounts["strategy"] == FILER_STRATEGY, "account_id"])
+        if not late["account_id"].isin(filers).all():
+            self.manifest["late_positions"] = True
+
+    def _refresh_flows(self) -> None:
+        """Derive the kept `position_flows` again for the days this transaction changed and the
+        day after each (whose day before may have changed), or for every day when securities or
+        accounts changed or the kept flows are missing or of another version."""
+        derived = self.manifest.setdefault("derived", {})
+        fresh = derived.get("position_flows") == FLOWS_VERSION
+        if fresh and not self._changed_days and not self._all_days_changed:
+            return
+        from smartmoney.engine import connect
+        from smartmoney.metrics.flows import position_flows
+        from smartmoney.metrics.inputs import Inputs
+
+        tables = self.manifest["tables"]
+        days = sorted({key.split("=", 1)[1] for name in ("positions", "equity")
+                       for key in tables.get(name, {})})
+        if fresh and not self._all_days_changed:
+            after = {days[i + 1] for i, day in enumerate(days[:-1]) if day in self._changed_days}
+            todo = sorted((self._changed_days | after) & set(days))
+        else:
+            todo = days
+        kept = {key.split("=", 1)[1] for key in tables.get("position_flows", {})}
+        gone = kept - set(days) if fresh and not self._all_days_changed else kept - set(todo)
+        table = TABLES["position_flows"]
+        for day in sorted(gone):
+            self._replace_partition(table, f"date={day}", _empty_frame(table))
+        if todo and tables.get("positions"):
+            inputs = Inputs(connect(self.store, manifest=self.manifest))
+            for start in range(0, len(todo), FLOW_DAYS_PER_QUERY):
+                chunk = [dt.date.fromisoformat(day) for day in todo[start:start + FLOW_DAYS_PER_QUERY]]
+                flows = position_flows(inputs, dates=chunk).to_pandas()
+                flows["date"] = pd.to_datetime(flows["date"])
+                by_day = dict(iter(flows.groupby(flows["date"].dt.strftime("%Y-%m-%d"))))
+                for day in chunk:
+                    key = day.isoformat()
+                    if key in by_day or key in kept:
+                        self._replace_partition(table, f"date={key}", by_day.get(key, _empty_frame(table)))
+        derived["position_flows"] = FLOWS_VERSION
+        self._changed = True
 
     def _partition(self, table: Table, partition: str) -> pd.DataFrame:
         entry = self.manifest["tables"].get(table.name, {}).get(partition)
@@ -408,6 +496,7 @@ class Transaction:
         return True
 
     def _commit(self) -> None:
+        self._refresh_flows()
         self.manifest["version"] += 1
         _fsync_dirs({path.parent for path in self._written})
         _write_json_atomically(self.store.path / MANIFEST, self.manifest)
@@ -538,6 +627,11 @@ def merge_positions(old: pd.DataFrame, old_versions: pd.DataFrame, new: pd.DataF
                 current = current[~left_out]
     versions = pd.concat([old_versions, *new_versions], ignore_index=True) if new_versions else old_versions
     return current[old.columns].reset_index(drop=True), versions[old_versions.columns], counts
+
+
+def _empty_frame(table: Table) -> pd.DataFrame:
+    """An empty frame with `table`'s columns."""
+    return _read_files([], arrow_schema(table), None)
 
 
 def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:

@@ -29,12 +29,19 @@ OUTPUT = [*COMPONENTS, "net_flow", "gross_traded", "risk_on", "risk_off", "net_f
           "net_flow_pct_rank_1y", "net_flow_pct_rank_5y", "net_flow_pct_gross"]
 
 
-def position_flows(inputs: Inputs) -> ibis.Table:
-    """Daily flows per account and security derived from position changes (rows with a flow)."""
+def position_flows(inputs: Inputs, dates: list | None = None) -> ibis.Table:
+    """Daily flows per account and security derived from position changes (rows with a flow);
+    only on `dates` when given (the store refreshes the days an ingest changed)."""
     presence = inputs.presence()
     steps = presence.join(inputs.dates(), "date").filter(_.prev_date.notnull())
-    steps = steps.semi_join(presence.rename(prev_date="date"), ["prev_date", "account_id"])
     positions = inputs.positions
+    if dates is not None:
+        calendar = inputs.dates()
+        before = calendar.filter(calendar.date.isin(list(dates))).prev_date.to_pyarrow().to_pylist()
+        steps = steps.filter(steps.date.isin(list(dates)))
+        # The days' positions and the days' before, read apart from the rest of the book.
+        positions = positions.filter(positions.date.isin([*dates, *(d for d in before if d is not None)]))
+    steps = steps.semi_join(presence.rename(prev_date="date"), ["prev_date", "account_id"])
     new = positions.join(steps, ["date", "account_id"]).select(*KEYS, q_new=_.quantity)
     old = (positions.rename(prev_date="date").join(steps, ["prev_date", "account_id"])
            .select(*KEYS, q_old=_.quantity))
@@ -63,6 +70,17 @@ def trade_flows(inputs: Inputs) -> ibis.Table:
         side: ibis.ifelse(trades.side == side, notional, 0.0).sum() for side in COMPONENTS})
 
 
+def daily_flows(inputs: Inputs, use_trades: bool) -> ibis.Table:
+    """Daily flows per account and security: from trades, else the store's kept position flows
+    when they hold for `inputs` (see `Inputs.stored_flows`), else derived now (and kept)."""
+    if use_trades:
+        return inputs.cached(("flows", True), lambda: trade_flows(inputs))
+    stored = inputs.stored_flows()
+    if stored is not None:
+        return stored
+    return inputs.cached(("flows", False), lambda: position_flows(inputs))
+
+
 def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclosure,
           gross: ibis.Table | None = None) -> ibis.Table:
     """Flows per period_end and group, with sd units, z-scores, ranks and disclosure control.
@@ -73,8 +91,7 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     group's gross exposure at the previous period end, when `gross` is given), suppressed.
     Every period has a row for every group seen (zero when nothing traded).
     """
-    daily = inputs.cached(("flows", use_trades),
-                          lambda: trade_flows(inputs) if use_trades else position_flows(inputs))
+    daily = daily_flows(inputs, use_trades)
     calendar = periods(inputs.dates(), freq)
 
     def summed_per_period():

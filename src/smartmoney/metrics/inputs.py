@@ -26,10 +26,20 @@ class Inputs:
     A row is visible when its date <= as_of and, for positions, available_from <= as_of.
     """
 
-    def __init__(self, backend, as_of: dt.date | None = None):
+    def __init__(self, backend, as_of: dt.date | None = None, *, kept_flows: bool = False):
         self.backend = backend
         self.as_of = as_of
+        self.kept_flows = kept_flows
         self._cached: dict[object, ibis.Table] = {}
+
+    def stored_flows(self) -> ibis.Table | None:
+        """The daily position flows the store keeps, cut to as_of, when they hold for these
+        inputs (`kept_flows`: the store keeps them up to date, and no fund position became
+        knowable only after its date); else None, and flows are derived from positions."""
+        if not self.kept_flows:
+            return None
+        table = self.backend.table("position_flows")
+        return table if self.as_of is None else table.filter(table.date <= ibis.date(self.as_of))
 
     def cached(self, key: object, build) -> ibis.Table:
         """`build()` computed once and kept by the engine (a temp table), for reuse by key."""
