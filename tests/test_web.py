@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
+from browser import CHROMIUM, LAUNCH_ARGS, PageLog, chromium_available
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
@@ -24,8 +25,6 @@ from smartmoney import Store
 from smartmoney.report import build, render_json
 from smartmoney.web import create_app
 from smartmoney.web.server import check_bind, is_loopback
-
-from browser import CHROMIUM, LAUNCH_ARGS, PageLog, chromium_available
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 LAST = "2024-06-28"
@@ -189,7 +188,7 @@ def test_api_facts_and_report_are_the_clis(client, book):
 
 def test_the_curl_examples_of_docs_web_md_answer(client):
     doc = (Path(__file__).parent.parent / "docs" / "web.md").read_text()
-    urls = re.findall(r"^    curl '(http://127\.0\.0\.1:8000/[^']*)'$", doc, re.M)
+    urls = re.findall(r"^    curl '(http://127\.0\.0\.1:8000/[^']*)'$", doc, re.MULTILINE)
     assert len(urls) >= 8
     for url in urls:
         reply = client.get(url.removeprefix("http://127.0.0.1:8000"))

@@ -48,7 +48,7 @@ async def answer(request: Request, as_of: str | None, key: tuple, render, media_
     """`render(dash, day) -> bytes`, kept per day and key; BookError and friends -> 422."""
     dash: Dashboard = request.app.state.dashboard
     try:
-        if dash._range is None:  # noqa: SLF001 - the first request may have to find the range
+        if not dash.range_known:  # the first request may have to find it (a query)
             await run_in_threadpool(lambda: dash.date_range)
         day = dash.day(as_of)
         full = ("api", *key, day)
@@ -92,7 +92,7 @@ async def facts(request: Request, as_of: AsOf = None):
             responses={200: {"description": "The note: JSON, plain text or Markdown by `format`",
                              "content": {"application/json": {}, "text/plain": {"schema": {"type": "string"}},
                                          "text/markdown": {"schema": {"type": "string"}}}}})
-async def report(request: Request, as_of: AsOf = None, format: Literal["json", "text", "md"] = "json"):  # noqa: A002
+async def report(request: Request, as_of: AsOf = None, format: Literal["json", "text", "md"] = "json"):
     renderers = {"json": reports.render_json, "text": reports.render_text, "md": reports.render_markdown}
 
     def render(dash, day) -> bytes:

@@ -92,7 +92,7 @@ def create_app(store, *, token: str | None = None, engine: str = "duckdb", k: in
         path = request.url.path
         given = {k: v for k, v in params.items() if v is not None}
         try:
-            if dash._range is None:  # noqa: SLF001 - the first request may have to find the range
+            if not dash.range_known:  # the first request may have to find it (a query)
                 await run_in_threadpool(lambda: dash.date_range)
             day = dash.day(as_of)
             key = ("page", path, day, tuple(sorted(given.items())))

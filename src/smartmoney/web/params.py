@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import Query
 
-from smartmoney.metrics import FREQS, GROUPS
-from smartmoney.metrics import holdings
+from smartmoney.metrics import FREQS, GROUPS, holdings
 from smartmoney.metrics.retail import RETAIL_GROUPS
 from smartmoney.schema import TABLES
 from smartmoney.web.views import INDUSTRIES, SECTORS, SUB_INDUSTRIES

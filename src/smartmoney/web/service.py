@@ -106,7 +106,7 @@ class Dashboard:
             return
         self._drops: list[str] = []
         self._drop = drop
-        backend._finalize_cached_table = self._drops.append  # noqa: SLF001 - see the docstring
+        backend._finalize_cached_table = self._drops.append  # see the docstring
 
     def _drop_released(self) -> None:
         drops = getattr(self, "_drops", [])
@@ -134,6 +134,11 @@ class Dashboard:
                         raise BookError(f"{self.store.path}: the store holds no dated data yet")
                     self._range = (min(dates), max(dates))
         return self._range
+
+    @property
+    def range_known(self) -> bool:
+        """True once the date range is found (finding it may query the engine)."""
+        return self._range is not None
 
     def bounds(self) -> tuple[dt.date, dt.date]:
         """The date range when it is known (else today twice): for error pages, never raises."""
@@ -182,7 +187,7 @@ class Dashboard:
     def _forget(self, day: dt.date) -> None:
         """Let the Book drop the engine's temp tables of an evicted day (the Book keeps its
         point-in-time inputs per day without bound; the dashboard bounds them)."""
-        self.book._inputs.pop(day, None)  # noqa: SLF001 - no public way to release them yet
+        self.book._inputs.pop(day, None)  # the Book has no public way to release them yet
         log.info("released the results of %s", day)
 
     def page(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
@@ -198,7 +203,7 @@ class Dashboard:
         try:
             for render in renderers:
                 render()
-        except Exception:  # noqa: BLE001 - a failed warm-up must not stop the server
+        except Exception:  # a failed warm-up must not stop the server
             log.exception("warming the dashboard failed; pages will compute on first request")
         finally:
             self.ready.set()

@@ -7,14 +7,24 @@ chart builders), with disclosure control already applied; here they are selected
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from smartmoney.book import BookError
 from smartmoney.metrics import holdings
-from smartmoney.report.build import (SERIES_NAMES, SIGN, WEEKS_SHOWN, build, event_study_chart,
-                                      filer_sectors_chart, leverage_chart, vip_chart, watch_list_chart)
+from smartmoney.report.build import (
+    SERIES_NAMES,
+    SIGN,
+    WEEKS_SHOWN,
+    build,
+    event_study_chart,
+    filer_sectors_chart,
+    leverage_chart,
+    vip_chart,
+    watch_list_chart,
+)
 from smartmoney.report.model import Chart, Report, Sentence
 from smartmoney.taxonomy.gics import gics_hierarchy
 from smartmoney.web.service import Dashboard, redact_rejects
@@ -148,7 +158,7 @@ def flows(dash: Dashboard, day: dt.date, *, week: str | None = None, sector: str
     chosen = [level for level in LEVELS[:3] if path[level] is not None]
     if chosen != list(LEVELS[:len(chosen)]):
         raise BookError("choose a sector before an industry, and an industry before a sub-industry")
-    for parent, child in zip(chosen, chosen[1:]):
+    for parent, child in itertools.pairwise(chosen):
         if not ((HIERARCHY[parent] == path[parent]) & (HIERARCHY[child] == path[child])).any():
             raise BookError(f"{path[child]!r} is not in {path[parent]!r}")
     if not has_funds(dash):
