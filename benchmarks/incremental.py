@@ -45,8 +45,11 @@ def build(years: int, funds: int) -> Path:
     if (store / "_manifest.json").exists():
         return store
     scenario = OUT / f"scenario-incr-{years}y.toml"
+    from smartmoney.taxonomy import trading_days
+
+    start = trading_days(f"{2024 - years}-07-01", f"{2024 - years}-07-10")[0]
     scenario.write_text(f'# Written by benchmarks/incremental.py: a plain background book.\nname = "incr-{years}y"\n'
-                        f'seed = 7\nstart = "{2024 - years}-07-01"\nend = "{END}"\nfunds = {funds}\n'
+                        f'seed = 7\nstart = "{start}"\nend = "{END}"\nfunds = {funds}\n'
                         'retail = false\n\n[scale]\nnames_min = 50\nnames_max = 350\n')
     started = time.monotonic()
     subprocess.run([str(BIN / "smartmoney"), "simulate", "--scenario", str(scenario), "--store", str(store),
