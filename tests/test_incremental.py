@@ -129,3 +129,15 @@ def test_the_book_reads_kept_flows_only_where_they_hold(tmp_path):
     assert book.inputs(DAYS[4]).stored_flows() is None
     daily = book.flows(by="book", freq="D", as_of=DAYS[4]).to_pandas()
     assert pd.Timestamp(DAYS[3]) not in set(pd.to_datetime(daily["period_end"]))   # not yet known on DAYS[4]
+
+
+def test_a_present_day_without_positions_sells_the_day_befores(tmp_path):
+    """Regression: an ingest of equity alone for a day after positions must refresh that day."""
+    positions = pd.DataFrame({"date": [DAYS[0]], "account_id": ["A"], "security_id": ["AAA"], "quantity": [100.0]})
+    prices = pd.DataFrame({"date": DAYS[:2], "security_id": "AAA", "close": [10.0, 12.0]})
+    equity = pd.DataFrame({"date": [DAYS[0]], "account_id": ["A"], "equity": [1000.0]})
+    store = make_store(tmp_path / "s", positions=positions, prices=prices, equity=equity)
+    assert _kept(store).empty
+    _ingest(store, "equity", pd.DataFrame({"date": [DAYS[1]], "account_id": ["A"], "equity": [900.0]}))
+    assert _kept(store)[["long_sell"]].values.tolist() == [[1200.0]]
+    _assert_same(store)

@@ -71,6 +71,11 @@ class Book:
             self._inputs[day] = Inputs(self.backend, day, kept_flows=self.store.kept_flows_hold(day))
         return self._inputs[day]
 
+    def release(self, as_of: str | dt.date | None = None) -> None:
+        """Forget the results kept for `as_of` (the engine drops their temp tables), e.g. in a
+        long-running server that bounds how many days it keeps."""
+        self._inputs.pop(self._check_as_of(as_of, need_positions=False), None)
+
     def exposure(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
         """Exposure and leverage per period_end and group (see `smartmoney.metrics.exposure`)."""
         self._check(by, freq)

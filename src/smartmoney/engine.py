@@ -22,7 +22,8 @@ ENGINES = ("duckdb", "spark")
 
 
 def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = None,
-            threads: int | None = None, manifest: dict | None = None) -> ibis.BaseBackend:
+            threads: int | None = None, manifest: dict | None = None,
+            tables: tuple[str, ...] | None = None) -> ibis.BaseBackend:
     """An Ibis backend with the store's tables registered.
 
     Parameters
@@ -37,6 +38,8 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         book larger than memory spills instead of exhausting the machine.
     manifest
         Read this manifest's files instead of the committed ones (a transaction's own view).
+    tables
+        Register only these tables (default: all).
     """
     if engine == "duckdb":
         backend = ibis.duckdb.connect()
@@ -55,6 +58,8 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     manifest = manifest or store.manifest()
     for name, table in TABLES.items():
+        if tables is not None and name not in tables:
+            continue
         files = [str(path) for path in store.files(name, manifest)]
         if engine == "spark":
             _register_spark(name, files, table)

@@ -19,6 +19,7 @@ means a zero position). A new day adds one partition and rewrites nothing else.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import fcntl
 import hashlib
@@ -46,6 +47,7 @@ FORMAT_VERSION = 1
 # another (or none) derives them again on its next write, and computes them on the fly till then.
 FLOWS_VERSION = 1
 FLOW_DAYS_PER_QUERY = 64
+FLOW_INPUTS = ("securities", "accounts", "positions", "equity", "prices")  # what position flows read
 _ARROW_TYPES = {"string": pa.string(), "enum": pa.string(), "date": pa.date32(),
                 "timestamp": pa.timestamp("us"), "float": pa.float64(), "integer": pa.int64()}
 REJECTS_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("table", pa.string()),
@@ -339,11 +341,12 @@ class Transaction:
             return counts
         if table_name == "positions":
             self._note_late_positions(frame)
-        if table_name == "equity" and not self._all_days_changed:
+        if table_name == "equity":
             # An account's first equity rows make its presence come from equity on every day.
-            before = _read_files(self.store.files("equity", self.manifest), arrow_schema(table), ["account_id"])
-            if not frame["account_id"].isin(set(before["account_id"])).all():
+            known = self._equity_accounts()
+            if not frame["account_id"].isin(known).all():
                 self._all_days_changed = True
+                self.manifest["equity_accounts"] = sorted(known | set(frame["account_id"]))
         days = frame[table.partition].to_numpy().astype("datetime64[D]")
         order = np.argsort(days, kind="stable")
         days, frame = days[order], frame.iloc[order]
@@ -377,6 +380,41 @@ class Transaction:
         if not late["account_id"].isin(filers).all():
             self.manifest["late_positions"] = True
 
+    def _equity_accounts(self) -> set[str]:
+        """The accounts with equity rows (kept in the manifest; read once from older stores)."""
+        if "equity_accounts" not in self.manifest:
+            equity = _read_files(self.store.files("equity", self.manifest), arrow_schema(TABLES["equity"]),
+                                 ["account_id"])
+            self.manifest["equity_accounts"] = sorted(set(equity["account_id"]))
+        return set(self.manifest["equity_accounts"])
+
+    def _flow_view(self, todo: list[str]) -> dict:
+        """The manifest cut to what the flows of `todo` read: positions of those days and the
+        days before them. Exact when every account has equity rows (the calendar of present days
+        is then the equity's); else the whole manifest."""
+        tables = self.manifest["tables"]
+        accounts = _read_files(self.store.files("accounts", self.manifest), arrow_schema(TABLES["accounts"]),
+                               ["account_id"])
+        if not set(accounts["account_id"]) <= self._equity_accounts():
+            return self.manifest
+        equity_days = sorted(key.split("=", 1)[1] for key in tables.get("equity", {}))
+        wanted = set(todo) | {equity_days[i - 1] for i, day in enumerate(equity_days) if i and day in set(todo)}
+        positions = {key: entry for key, entry in tables.get("positions", {}).items()
+                     if key.split("=", 1)[1] in wanted}
+        return {**self.manifest, "tables": {**tables, "positions": positions}}
+
+    def _days_after(self, days: list[str]) -> set[str]:
+        """The days whose day before may have changed with the changed days: the next day of the
+        data, and every day up to the next day with equity (the calendar of present days is made
+        of equity days, and of position days for accounts without equity)."""
+        equity_days = sorted(key.split("=", 1)[1] for key in self.manifest["tables"].get("equity", {}))
+        after = set()
+        for day in self._changed_days:
+            later = days[bisect.bisect_right(days, day):]
+            following = equity_days[bisect.bisect_right(equity_days, day):]
+            after |= set(later[:1]) | {d for d in later if following and d <= following[0]}
+        return after
+
     def _refresh_flows(self) -> None:
         """Derive the kept `position_flows` again for the days this transaction changed and the
         day after each (whose day before may have changed), or for every day when securities or
@@ -393,8 +431,7 @@ class Transaction:
         days = sorted({key.split("=", 1)[1] for name in ("positions", "equity")
                        for key in tables.get(name, {})})
         if fresh and not self._all_days_changed:
-            after = {days[i + 1] for i, day in enumerate(days[:-1]) if day in self._changed_days}
-            todo = sorted((self._changed_days | after) & set(days))
+            todo = sorted((self._changed_days | self._days_after(days)) & set(days))
         else:
             todo = days
         kept = {key.split("=", 1)[1] for key in tables.get("position_flows", {})}
@@ -403,7 +440,8 @@ class Transaction:
         for day in sorted(gone):
             self._replace_partition(table, f"date={day}", _empty_frame(table))
         if todo and tables.get("positions"):
-            inputs = Inputs(connect(self.store, manifest=self.manifest))
+            view = self.manifest if todo == days else self._flow_view(todo)
+            inputs = Inputs(connect(self.store, manifest=view, tables=FLOW_INPUTS))
             for start in range(0, len(todo), FLOW_DAYS_PER_QUERY):
                 chunk = [dt.date.fromisoformat(day) for day in todo[start:start + FLOW_DAYS_PER_QUERY]]
                 flows = position_flows(inputs, dates=chunk).to_pandas()

@@ -32,7 +32,7 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
     ends = calendar.select(date=calendar.period_end).distinct()
 
     def on_period_ends() -> ibis.Table:
-        valued = inputs.valued().semi_join(ends, "date")
+        valued = inputs.valued(ends.date.to_pyarrow().to_pylist())
         return valued.select("date", "account_id", "security_id", value=valued.quantity * valued.close)
 
     valued = inputs.cached(("valued", freq), on_period_ends)

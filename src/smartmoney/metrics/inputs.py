@@ -137,13 +137,16 @@ class Inputs:
             return dates.mutate(prev_date=dates.date.lag().over(order_by=dates.date))
         return self.cached("dates", build)
 
-    def valued(self) -> ibis.Table:
-        """Positions with the day's close: date, account_id, security_id, quantity, close.
+    def valued(self, dates: list | None = None) -> ibis.Table:
+        """Positions with the day's close: date, account_id, security_id, quantity, close; on
+        `dates` only when given (read apart from the other days).
 
         Positions without a close that day are left out (see `unpriced`), never valued at 0.
         """
-        prices = self.prices.select("date", "security_id", "close")
-        return self.positions.join(prices, ["date", "security_id"])
+        positions, prices = self.positions, self.prices.select("date", "security_id", "close")
+        if dates is not None:
+            positions, prices = positions.filter(positions.date.isin(dates)), prices.filter(prices.date.isin(dates))
+        return positions.join(prices, ["date", "security_id"])
 
     def unpriced(self) -> ibis.Table:
         """Positions left out of exposure and flows for want of a close, per date."""

@@ -187,7 +187,7 @@ class Dashboard:
     def _forget(self, day: dt.date) -> None:
         """Let the Book drop the engine's temp tables of an evicted day (the Book keeps its
         point-in-time inputs per day without bound; the dashboard bounds them)."""
-        self.book._inputs.pop(day, None)  # the Book has no public way to release them yet
+        self.book.release(day)
         log.info("released the results of %s", day)
 
     def page(self, key: Hashable, render: Callable[[], bytes]) -> bytes:
