@@ -41,6 +41,7 @@ from smartmoney.validate import REJECT_COLUMNS, Batch, set_aside, validate
 
 MANIFEST = "_manifest.json"
 LOCK = "_lock"
+WRITING = "_writing"  # present while a write may have left files the manifest does not list
 REJECTS_DIR = "_rejects"
 FORMAT_VERSION = 1
 # The version of the kept position flows (`position_flows`): a store whose manifest names
@@ -246,7 +247,8 @@ class Transaction:
             raise StoreError(f"{self.store.path}: another process is writing to this store; "
                              f"try again when it has finished") from None
         self.manifest = self.store.manifest()
-        self._remove_orphans()
+        if (self.store.path / WRITING).exists():   # a write was cut short: clear what it left
+            self._remove_orphans()
         return self
 
     def __exit__(self, kind, error, trace) -> None:
@@ -256,6 +258,7 @@ class Transaction:
             elif kind is not None:
                 for path in self._written:
                     path.unlink(missing_ok=True)
+            (self.store.path / WRITING).unlink(missing_ok=True)
         finally:
             fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
             self._lock_handle.close()
@@ -399,9 +402,12 @@ class Transaction:
             return self.manifest
         equity_days = sorted(key.split("=", 1)[1] for key in tables.get("equity", {}))
         wanted = set(todo) | {equity_days[i - 1] for i, day in enumerate(equity_days) if i and day in set(todo)}
-        positions = {key: entry for key, entry in tables.get("positions", {}).items()
-                     if key.split("=", 1)[1] in wanted}
-        return {**self.manifest, "tables": {**tables, "positions": positions}}
+        def cut(name: str, days: set[str]) -> dict:
+            return {key: entry for key, entry in tables.get(name, {}).items() if key.split("=", 1)[1] in days}
+
+        # flows value the changes at the day's close: prices of the days themselves only
+        return {**self.manifest, "tables": {**tables, "positions": cut("positions", wanted),
+                                            "prices": cut("prices", set(todo))}}
 
     def _days_after(self, days: list[str]) -> set[str]:
         """The days whose day before may have changed with the changed days: the next day of the
@@ -497,11 +503,18 @@ class Transaction:
         self._replace_partition(table, partition, merged)
         return counts
 
+    def _mark_writing(self) -> None:
+        """Before the first file of this write: mark the store, so that a crash is cleaned up."""
+        if not self._written:
+            (self.store.path / WRITING).touch()
+            _fsync_dirs({self.store.path})
+
     def _write_file(self, table: Table, partition: str, frame: pd.DataFrame) -> str:
         folder = table.name if partition == "all" else f"{table.name}/{partition}"
         relative = f"{folder}/part-{uuid.uuid4().hex}.parquet"
         path = self.store.path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._mark_writing()
         self._written.append(path)
         _write_parquet(_to_arrow(frame, arrow_schema(table)), path)
         return relative
@@ -527,6 +540,7 @@ class Transaction:
         relative = f"{REJECTS_DIR}/part-{uuid.uuid4().hex}.parquet"
         path = self.store.path / relative
         path.parent.mkdir(parents=True, exist_ok=True)
+        self._mark_writing()
         self._written.append(path)
         _write_parquet(pa.Table.from_pandas(frame, schema=REJECTS_SCHEMA, preserve_index=False), path)
         self.manifest["rejects"][key] = {"file": relative, "rows": len(frame), "fingerprint": fingerprint,
