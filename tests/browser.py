@@ -39,9 +39,10 @@ def chromium_available() -> bool:
 
 
 @contextlib.contextmanager
-def open_page(url: str, profile_dir: Path, *, width: int = 1200, height: int = 900,
-              timeout_ms: int = 60_000) -> Iterator[tuple[object, PageLog]]:
-    """Open `url` in headless Chromium with a fresh profile; yield (playwright page, log)."""
+def launch(profile_dir: Path, allowed: str = "file://", *, width: int = 1200, height: int = 900,
+           timeout_ms: int = 60_000, offline: bool = True) -> Iterator[tuple[object, PageLog]]:
+    """Headless Chromium with a fresh profile that may load URLs starting with `allowed` and
+    nothing else (every other request is aborted and recorded); yield (playwright page, log)."""
     from playwright.sync_api import sync_playwright
 
     log = PageLog()
@@ -49,12 +50,12 @@ def open_page(url: str, profile_dir: Path, *, width: int = 1200, height: int = 9
         context = playwright.chromium.launch_persistent_context(
             str(profile_dir), executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS,
             viewport={"width": width, "height": height}, device_scale_factor=1,
-            offline=True, service_workers="block")
+            offline=offline, service_workers="block")
         try:
             context.set_default_timeout(timeout_ms)
 
             def route(route):
-                if route.request.url.startswith("file://"):
+                if route.request.url.startswith(allowed):
                     route.continue_()
                 else:
                     log.blocked_requests.append(route.request.url)
@@ -65,7 +66,15 @@ def open_page(url: str, profile_dir: Path, *, width: int = 1200, height: int = 9
             page.on("console", lambda message: message.type == "error"
                     and log.console_errors.append(message.text))
             page.on("pageerror", lambda error: log.page_errors.append(str(error)))
-            page.goto(url, wait_until="load")
             yield page, log
         finally:
             context.close()
+
+
+@contextlib.contextmanager
+def open_page(url: str, profile_dir: Path, *, width: int = 1200, height: int = 900,
+              timeout_ms: int = 60_000) -> Iterator[tuple[object, PageLog]]:
+    """Open `url` (a file://) in headless Chromium, offline; yield (playwright page, log)."""
+    with launch(profile_dir, width=width, height=height, timeout_ms=timeout_ms) as (page, log):
+        page.goto(url, wait_until="load")
+        yield page, log

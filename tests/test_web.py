@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pandas as pd
 import pytest
-from browser import CHROMIUM, LAUNCH_ARGS, PageLog, chromium_available
+from browser import CHROMIUM, chromium_available, launch
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
@@ -396,33 +396,9 @@ def _server(app):
         thread.join(10)
 
 
-@contextlib.contextmanager
 def _browser(base: str, profile: Path):
     """Headless Debian Chromium (no browser download) that may load `base` and nothing else."""
-    from playwright.sync_api import sync_playwright
-
-    log = PageLog()
-    with sync_playwright() as playwright:
-        context = playwright.chromium.launch_persistent_context(
-            str(profile), executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS,
-            viewport={"width": 1280, "height": 900}, service_workers="block")
-        try:
-            context.set_default_timeout(120_000)
-
-            def route(request_route):
-                if request_route.request.url.startswith(base + "/"):
-                    request_route.continue_()
-                else:
-                    log.blocked_requests.append(request_route.request.url)
-                    request_route.abort()
-
-            context.route("**/*", route)
-            page = context.pages[0] if context.pages else context.new_page()
-            page.on("console", lambda message: message.type == "error" and log.console_errors.append(message.text))
-            page.on("pageerror", lambda error: log.page_errors.append(str(error)))
-            yield page, log
-        finally:
-            context.close()
+    return launch(profile, base + "/", width=1280, height=900, timeout_ms=120_000, offline=False)
 
 
 def _charts_drawn(page) -> int:
