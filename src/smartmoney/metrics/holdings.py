@@ -52,8 +52,10 @@ FILER = FILER_STRATEGY
 GROUPS = ("book", "sector", "industry_group", "industry", "sub_industry", "ticker", "tmt", "asset_type",
           "basket")
 TOP = 10  # a filer's largest holdings, for concentration and the VIP list
-FLOWS = ["long_buy", "long_sell", "net_flow", "gross_traded", "new_positions", "closed_positions",
-         "holders_change", "net_flow_pct_value", "net_flow_sd", "net_flow_z", "unvalued"]
+# The columns of `quarterly_flows` after period_end and the group, in order.
+COLUMNS = ["long_buy", "long_sell", "net_flow", "gross_traded", "new_positions", "closed_positions",
+           "holders_change", "net_flow_pct_value", "net_flow_sd", "net_flow_z", "holders", "value", "filers",
+           "unvalued"]
 
 
 def check(by: str) -> str:
@@ -187,8 +189,7 @@ def quarterly_flows(inputs: Inputs, *, by: str) -> ibis.Table:
                              "closed_positions", "holders_change", "filers", "unvalued")}
     table = table.mutate(holders=table.holders.fill_null(0), value=table.value.fill_null(0.0), **zero_filled)
     table = with_sd_units(table, by, "net_flow", "Q")
-    return table.select("period_end", by, *FLOWS[:-1], "holders", "value", "filers", "unvalued"
-                        ).order_by(["period_end", by])
+    return table.select("period_end", by, *COLUMNS).order_by(["period_end", by])
 
 
 def _ranked(inputs: Inputs) -> ibis.Table:
