@@ -11,7 +11,6 @@ import datetime as dt
 import io
 import json
 import math
-import os
 import tempfile
 import zipfile
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from docs_examples import run_page
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -1013,27 +1013,12 @@ def test_a_flip_from_net_long_to_net_short_is_said_so(tff_store):
 
 
 def test_the_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
-    from typer.testing import CliRunner
-
-    from smartmoney.cli import app
-
-    monkeypatch.chdir(tmp_path)
-    os.symlink(ROOT / "tests", tmp_path / "tests")
-    page = (ROOT / "docs" / "cftc.md").read_text()
-    commands = [line.strip()[2:].split() for line in page.splitlines() if line.strip().startswith("$ smartmoney")]
-    assert len(commands) == 4
-    for command in commands:
-        result = CliRunner().invoke(app, command[1:])
-        assert result.exit_code == 0, result.output
+    page = run_page("cftc.md", tmp_path, monkeypatch, capsys)
+    assert len(page.commands) == 4 and len(page.blocks) == 2
     assert Store.open("cot-store").info()["tables"]["futures_positions"]["rows"] == 780 + 780 + 165 + 105
-    blocks = [block.split("```", 1)[0] for block in page.split("```python\n")[1:]]
-    assert len(blocks) == 2
-    namespace: dict = {}
-    for block in blocks:
-        exec(compile(block, "docs/cftc.md", "exec"), namespace)
-    printed = capsys.readouterr().out
+    printed = page.printed
     # Every sentence the page shows in a comment is printed as written.
-    shown = [line[2:] for line in page.splitlines() if line.startswith(("# Leveraged funds", "# Asset managers",
+    shown = [line[2:] for line in page.text.splitlines() if line.startswith(("# Leveraged funds", "# Asset managers",
                                                                           "# Dealers"))]
     assert len(shown) == 18 and all(sentence in printed for sentence in shown)
     assert "-97267.0" in printed and "55.144981" in printed and "-4.251455" in printed

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from docs_examples import python_blocks
+
 from smartmoney.schema import markdown
 
 ROOT = Path(__file__).parents[1]
@@ -20,11 +22,6 @@ def test_readme_starts_with_the_two_setup_commands():
     assert commands == ["make demo", "make test"]
 
 
-def _python_blocks(page: str) -> list[str]:
-    text = (ROOT / "docs" / page).read_text()
-    return [block.split("```", 1)[0] for block in text.split("```python\n")[1:]]
-
-
 def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
     """docs/python.md runs against a small simulated `demo-store` in a scratch directory."""
     from smartmoney import Store
@@ -36,12 +33,12 @@ def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
         "[scale]\nnames_min = 50\nnames_max = 60\n")
     build(scenario, Store.open(tmp_path / "demo-store", create=True), progress=False)
     monkeypatch.chdir(tmp_path)
-    blocks = _python_blocks("python.md")
+    blocks = python_blocks((ROOT / "docs" / "python.md").read_text())
     assert len(blocks) == 4
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "docs/python.md", "exec"), namespace)
-    [retail_block] = _python_blocks("retail.md")
+    [retail_block] = python_blocks((ROOT / "docs" / "retail.md").read_text())
     exec(compile(retail_block, "docs/retail.md", "exec"), {})
     printed = capsys.readouterr().out
     assert "retail_net" in printed and "swap_usd" in printed and "mean_return" in printed

@@ -8,14 +8,13 @@ import datetime as dt
 import hashlib
 import io
 import json
-import os
 import re
-import shlex
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from docs_examples import run_page
 from typer.testing import CliRunner
 
 from smartmoney import Store
@@ -1104,31 +1103,20 @@ def test_the_cli_ingests_and_refuses_a_truncated_file(tmp_path):
 
 
 def test_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
-    page = (ROOT / "docs" / "finra.md").read_text()
-    os.symlink(ROOT / "tests", tmp_path / "tests")
-    monkeypatch.chdir(tmp_path)
-    commands = [line.strip()[2:] for line in page.splitlines() if line.startswith("    $ smartmoney ")]
-    assert len(commands) >= 3
-    runner = CliRunner()
-    for command in commands:
-        result = runner.invoke(app, shlex.split(command)[1:])
-        assert result.exit_code == 0, (command, result.output)
-    blocks = [block.split("```", 1)[0] for block in page.split("```python\n")[1:]]
-    assert blocks
-    for block in blocks:
-        exec(compile(block, "docs/finra.md", "exec"), {})
-    printed = capsys.readouterr().out
+    page = run_page("finra.md", tmp_path, monkeypatch, capsys)
+    assert len(page.commands) >= 3 and page.blocks
+    printed = page.printed
     assert "23421344" in printed and "33.87" in printed and "2026-09-10" in printed
     # The tables and sentences the page shows are printed as written.
-    shown = [line.strip() for line in page.splitlines() if line.startswith("    ") and line.strip().startswith(
+    shown = [line.strip() for line in page.text.splitlines() if line.startswith("    ") and line.strip().startswith(
         ("2026-08-31", "BRKB  BRK.B", "2020-01-02   AABB   None", "Short sales", "By days", "Shares short"))]
     assert len(shown) == 7 and all(line in printed for line in shown)
 
 
 def test_the_book_and_cli_carry_the_short_data(tmp_path):
-    import smartmoney as sm
     from typer.testing import CliRunner
 
+    import smartmoney as sm
     from smartmoney.cli import app
 
     store = Store.open(tmp_path / "store", create=True)

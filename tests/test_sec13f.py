@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import re
-import shlex
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from docs_examples import run_page
 from typer.testing import CliRunner
 
 from smartmoney import Store
@@ -23,8 +22,8 @@ from smartmoney.engine import connect
 from smartmoney.metrics import Inputs
 from smartmoney.metrics.holdings import filer_positions
 from smartmoney.sources import FileError
-from smartmoney.store import StoreError
 from smartmoney.sources.sec13f import TABLE_NS, cover_page, filing_checks
+from smartmoney.store import StoreError
 
 ROOT = Path(__file__).parents[1]
 DATA = Path(__file__).parent / "data" / "sec13f"
@@ -795,20 +794,9 @@ def test_the_cli_ingests_13f_filings(tmp_path):
 
 
 def test_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
-    page = (ROOT / "docs" / "sec13f.md").read_text()
-    os.symlink(ROOT / "tests", tmp_path / "tests")
-    monkeypatch.chdir(tmp_path)
-    commands = [line.strip()[2:] for line in page.splitlines() if line.startswith("    $ smartmoney ")]
-    assert len(commands) >= 3
-    runner = CliRunner()
-    for command in commands:
-        result = runner.invoke(app, shlex.split(command)[1:])
-        assert result.exit_code == 0, (command, result.output)
-    blocks = [chunk.split("```", 1)[0] for chunk in page.split("```python\n")[1:]]
-    assert blocks
-    for code in blocks:
-        exec(compile(code, "docs/sec13f.md", "exec"), {})  # noqa: S102 - the docs' own examples
-    printed = capsys.readouterr().out
+    page = run_page("sec13f.md", tmp_path, monkeypatch, capsys)
+    assert len(page.commands) >= 3 and page.blocks
+    printed = page.printed
     assert "price check" in printed and "3226843" in printed and "2023-12-15" in printed
     assert "13F filers net sold $7.5k of US stocks in Q2 2023 (bought $13.0k, sold $20.5k)" in printed
     assert "13000.0    20500.0   -7500.0" in printed
