@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from _results import write_section
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
@@ -717,21 +719,8 @@ def write_results(report: dict) -> None:
         lines += ["", "_Small scale: a harness check, not the benchmark; run `--scale full` for the "
                   "figures the targets refer to._"]
     lines.append("")
-    text = "\n".join(lines)
-    target = results_file(report["scale"])
-    old = target.read_text() if target.is_file() else "# Benchmark results\n\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        section = old[start:end + 1] if end >= 0 else old[start:]
-        # a hand-written "### Analysis" part of the section is kept when the figures are redone
-        analysis = section.find("### Analysis")
-        if analysis >= 0:
-            text = text + "\n" + section[analysis:].rstrip("\n") + "\n"
-        new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "")
-    target.write_text(new)
+    # rewrites only this section; a hand-written "### Analysis" part of it is kept
+    write_section(results_file(report["scale"]), SECTION, "\n".join(lines))
 
 
 if __name__ == "__main__":

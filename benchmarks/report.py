@@ -4,22 +4,28 @@
 
 Each run is a fresh process running `smartmoney report --store DIR --format json` (facts,
 narrative and chart data; the HTML rendering is left out: it only serialises). Builds the default
-book first when the store is missing. Writes the "Weekly report" section of benchmarks/RESULTS.md.
+book first when the store is missing. Writes the "Weekly report" section of benchmarks/RESULTS.md
+and the raw figures to benchmarks/out/report-weekly.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import json
+import os
 import platform
-import re
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from _results import write_section
+
 HERE = Path(__file__).parent
 RESULTS = HERE / "RESULTS.md"
+OUT = HERE / "out"
 BIN = Path(sys.executable).parent
 TARGET_SECONDS = 10.0
 
@@ -42,10 +48,17 @@ def main() -> None:
     if not (args.store / "_manifest.json").exists():
         subprocess.run([str(BIN / "smartmoney"), "simulate", "--store", str(args.store), "--quiet"], check=True)
     runs = []
+    load_start = os.getloadavg()
     for i in range(args.runs):
         runs.append(run_once(args.store))
         print(f"report run {i + 1}/{args.runs}: {runs[-1][0]:.1f} s, peak RSS {runs[-1][1]:.2f} GiB", flush=True)
     median = statistics.median(r[0] for r in runs)
+    OUT.mkdir(exist_ok=True)
+    (OUT / "report-weekly.json").write_text(json.dumps({
+        "command": f"benchmarks/report.py --runs {args.runs} --store {args.store}",
+        "measured": dt.datetime.now().isoformat(timespec="seconds"), "store": str(args.store),
+        "runs": [r[0] for r in runs], "seconds": median, "peak_rss_gib": max(r[1] for r in runs),
+        "target_seconds": TARGET_SECONDS, "load_start": load_start, "load_end": os.getloadavg()}, indent=1))
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     section = "\n".join([
@@ -70,10 +83,7 @@ def main() -> None:
            "the event study). Keeping weekly per-account sums in the store the same way is the next step."),
         "",
     ])
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"## Weekly report\n.*?(?=\n## |\Z)", re.S)
-    text = pattern.sub(section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
+    write_section(RESULTS, "## Weekly report", section)
     print(f"median {median:.1f} s; wrote {RESULTS}")
 
 

@@ -33,6 +33,8 @@ import time
 import uuid
 from pathlib import Path
 
+from _results import write_section
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
@@ -737,20 +739,8 @@ def write_results(report: dict) -> Path:
                          f"retail buys and {totals['retail_sell_trades']:,.0f} retail sells of "
                          f"{totals['subpenny_trades']:,.0f} sub-penny off-exchange prints.")
         lines.append("")
-    text = "\n".join(lines)
     target = results_file(report["ticks"])
-    old = target.read_text() if target.is_file() else "# Benchmark results\n\n"
-    start = old.find(SECTION)
-    if start < 0:
-        new = old.rstrip("\n") + "\n\n" + text
-    else:
-        end = old.find("\n## ", start + len(SECTION))
-        section = old[start:end + 1] if end >= 0 else old[start:]
-        analysis = section.find("### Analysis")        # a hand-written part is kept
-        if analysis >= 0:
-            text = text + "\n" + section[analysis:].rstrip("\n") + "\n"
-        new = old[:start] + text + ("\n" + old[end + 1:] if end >= 0 else "")
-    target.write_text(new)
+    write_section(target, SECTION, "\n".join(lines))  # keeps a hand-written "### Analysis" part
     return target
 
 

@@ -7,7 +7,8 @@ Builds the default book (`june-2024-rotation`) into the store when it is missing
 (/health says warm), requests each URL once more to be sure it is cached, then drives
 `--clients` concurrent keep-alive clients (asyncio, raw HTTP/1.1, in this process) for
 `--seconds` against each URL in turn and reports p50/p95/p99 latency, requests/s and errors.
-The figures replace the "## Web dashboard (issue 7)" section of benchmarks/RESULTS.md.
+The figures replace the "## Web dashboard (issue 7)" section of benchmarks/RESULTS.md; the raw
+figures go to benchmarks/out/web.json.
 
 Target (issue 7): p95 <= 100 ms at 50 concurrent clients on loopback, warm, on the default book.
 """
@@ -27,6 +28,8 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+
+from _results import write_section
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -120,11 +123,7 @@ def machine() -> str:
 
 
 def write_results(lines: list[str]) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = "\n".join([HEADING, "", *lines]).rstrip() + "\n"
-    pattern = re.compile(re.escape(HEADING) + r".*?(?=\n## |\Z)", re.DOTALL)
-    text = pattern.sub(lambda _: section, text) if HEADING in text else text.rstrip() + "\n\n" + section
-    RESULTS.write_text(text)
+    write_section(RESULTS, HEADING, "\n".join([HEADING, "", *lines]))
 
 
 def main() -> None:
@@ -148,14 +147,20 @@ def main() -> None:
             get(base + path)                      # the drill-down's first visit renders it
             first[path] = time.monotonic() - started
             print(f"first request {path}: {first[path]:.2f} s", flush=True)
-        measured_at = machine()
+        measured_at, load_start = machine(), os.getloadavg()
         rows = [asyncio.run(load(port, path, args.clients, args.seconds)) for path in (overview, drill)]
+        load_end = os.getloadavg()
     finally:
         child.terminate()
         child.wait(30)
     for row in rows:
         print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     worst = max(row["p95"] for row in rows)
+    (ROOT / "benchmarks" / "out" / "web.json").write_text(json.dumps({
+        "command": f"benchmarks/web.py --clients {args.clients} --seconds {args.seconds:g}",
+        "measured": dt.datetime.now().isoformat(timespec="seconds"), "clients": args.clients,
+        "warm_seconds": warm, "first_visit_seconds": first, "pages": rows, "worst_p95_ms": worst,
+        "target_p95_ms": TARGET_MS, "load_start": load_start, "load_end": load_end}, indent=1))
     verdict = ("**met**" if worst <= TARGET_MS else
                f"**not met** (worst p95 {worst:.0f} ms, {worst / TARGET_MS:.1f}x the target)")
     shown_store = args.store.relative_to(ROOT) if args.store.is_relative_to(ROOT) else args.store
