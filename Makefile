@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_STORE ?= demo-store
 
-.PHONY: demo test test-fast env clean
+.PHONY: demo test test-fast env clean bench
 
 # The virtual environment with the package, its `spark` and `test` extras. Re-made when
 # pyproject.toml changes. Java 17 (for Spark) and Chromium (for the browser tests, driven by
@@ -25,6 +25,11 @@ demo: $(STAMP)
 	rm -rf $(DEMO_STORE)
 	$(BIN)/smartmoney simulate --scenario june-2024-rotation --store $(DEMO_STORE)
 	$(BIN)/smartmoney report --store $(DEMO_STORE) --html-out demo-report.html --json-out demo-report.json
+
+# The benchmark suite (benchmarks/suite.py): every script, then the top of benchmarks/RESULTS.md.
+# Hours at full scale; `make bench BENCH_SCALE=small BENCH_RUNS=1` checks the harness in minutes.
+bench: $(STAMP)
+	MAKE_BENCH=1 nice -n 10 $(BIN)/python benchmarks/suite.py --scale $(or $(BENCH_SCALE),full) --runs $(or $(BENCH_RUNS),3)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
