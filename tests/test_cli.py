@@ -34,6 +34,28 @@ def test_ingest_prints_the_account_of_every_row(store, tmp_path):
     assert reject["record"] == "date=2024-06-29|account_id=F1|security_id=AAPL|quantity=1.0"
 
 
+def test_files_of_several_kinds_go_in_one_write(store, tmp_path):
+    days = june_days(2)
+    positions = positions_frame(days)
+    equity = positions[["date", "account_id"]].drop_duplicates().assign(equity=1e6)
+    prices = positions[["date", "security_id"]].drop_duplicates().assign(close=100.0)
+    for name, frame in (("equity", equity), ("prices", prices), ("positions", positions)):
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    versions = store.manifest()["version"]
+    result = _run("ingest", f"equity={tmp_path / 'equity.csv'}", f"prices={tmp_path / 'prices.csv'}",
+                  f"positions={tmp_path / 'positions.csv'}", "--store", store.path)
+    assert result.exit_code == 0, result.output
+    info = store.info()["tables"]
+    assert [info[name]["rows"] for name in ("equity", "prices", "positions")] == [6, 8, 24]   # 3 funds x 4 names x 2 days
+    assert store.manifest()["version"] == versions + 1          # one commit for the three files
+    # All or nothing: a missing file in the list keeps nothing of the others.
+    positions.assign(date="2024-06-05").to_csv(tmp_path / "later.csv", index=False)
+    result = _run("ingest", f"positions={tmp_path / 'later.csv'}", f"equity={tmp_path / 'missing.csv'}",
+                  "--store", store.path)
+    assert result.exit_code == 2 and "missing.csv: no such file" in result.output
+    assert store.info()["tables"]["positions"]["rows"] == 24 and store.manifest()["version"] == versions + 1
+
+
 def test_info_and_export(store, tmp_path):
     path = tmp_path / "positions.csv"
     positions_frame(june_days(3)).to_csv(path, index=False)
@@ -54,6 +76,10 @@ def test_info_and_export(store, tmp_path):
     (("export", "nope", "--store", "{store}", "--out", "{tmp}/o.csv"), "unknown table 'nope'"),
     (("export", "positions", "--store", "{store}", "--out", "{tmp}/o.xlsx"), "must end in .parquet or .csv"),
     (("rejects", "--store", "{store}", "--format", "xml"), "unknown format 'xml'"),
+    (("ingest", "positions", "--store", "{tmp}/s"), "no input files given for positions"),
+    (("ingest", "equity={tmp}/e.csv", "{tmp}/p.csv", "--store", "{tmp}/s"), "expected KIND=FILE"),
+    (("ingest", "equity={tmp}/e.csv", "holdings={tmp}/h.csv", "--store", "{tmp}/s"),
+     "unknown ingest kind 'holdings'"),
 ])
 def test_user_errors_exit_2_without_traceback(store, tmp_path, args, message):
     args = [a.format(tmp=tmp_path, store=store.path) for a in args]

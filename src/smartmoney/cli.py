@@ -38,15 +38,17 @@ def _fail(error: Exception) -> None:
 
 @app.command()
 def ingest(
-    kind: Annotated[str, typer.Argument(help=f"What the files hold: {', '.join(SOURCES)}.")],
-    files: Annotated[list[Path], typer.Argument(help="Input files: CSV or Parquet tables, or the "
-                                                "format KIND names (LEAN ticks, CFTC text/zip, ...).")],
+    kind: Annotated[str, typer.Argument(help=f"What the files hold: {', '.join(SOURCES)}. Or KIND=FILE "
+                                        "pairs, to ingest files of several kinds in one write.")],
     store: StoreOption,
+    files: Annotated[list[str] | None, typer.Argument(
+        help="Input files: CSV or Parquet tables, or the format KIND names (LEAN ticks, CFTC "
+             "text/zip, ...).", show_default=False)] = None,
 ) -> None:
     """Validate and add files to the store (all or nothing; bad rows are kept as rejects)."""
     try:
-        source(kind)
-        reports = Store.open(store, create=True).ingest(kind, files)
+        parts = _ingest_parts(kind, files or [])
+        reports = Store.open(store, create=True).ingest_many(parts)
     except USER_ERRORS as error:
         _fail(error)
     _print_reports(reports)
@@ -57,6 +59,26 @@ def ingest(
             err.print(f"  rejected {row.file}, row {row.row}: {row.reason}", highlight=False)
         err.print(f"{rejected} row(s) rejected; see them all with "
                   f"`smartmoney rejects --store {store}`", highlight=False)
+
+
+def _ingest_parts(kind: str, files: list[str]) -> list[tuple[str, list[str]]]:
+    """`KIND FILE...` or `KIND=FILE...` (several kinds, in order) as (kind, files) parts."""
+    if "=" not in kind:
+        source(kind)
+        if not files:
+            raise ValueError(f"no input files given for {kind}")
+        return [(kind, files)]
+    parts: list[tuple[str, list[str]]] = []
+    for pair in [kind, *files]:
+        name, _, path = pair.partition("=")
+        if not path:
+            raise ValueError(f"{pair!r}: expected KIND=FILE once the first input is KIND=FILE")
+        source(name)
+        if parts and parts[-1][0] == name:
+            parts[-1][1].append(path)
+        else:
+            parts.append((name, [path]))
+    return parts
 
 
 def _print_reports(reports: list[IngestReport]) -> None:

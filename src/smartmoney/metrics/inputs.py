@@ -24,12 +24,16 @@ class Inputs:
     """The canonical tables of one backend, cut to what was knowable on `as_of`.
 
     A row is visible when its date <= as_of and, for positions, available_from <= as_of.
+    `all_accounts_have_equity` says so when the caller knows (the store does), for a backend
+    that holds only some days' equity rows.
     """
 
-    def __init__(self, backend, as_of: dt.date | None = None, *, kept_flows: bool = False):
+    def __init__(self, backend, as_of: dt.date | None = None, *, kept_flows: bool = False,
+                 all_accounts_have_equity: bool = False):
         self.backend = backend
         self.as_of = as_of
         self.kept_flows = kept_flows
+        self.all_accounts_have_equity = all_accounts_have_equity
         self._cached: dict[object, ibis.Table] = {}
 
     def stored_flows(self) -> ibis.Table | None:
@@ -122,6 +126,8 @@ class Inputs:
         equity rows at all (in the whole table) is present on the days it has position rows.
         """
         equity = self.equity.select("date", "account_id").distinct()
+        if self.all_accounts_have_equity:
+            return equity
         without_equity = self.accounts.select("account_id").anti_join(
             self.backend.table("equity").select("account_id").distinct(), "account_id")
         if without_equity.count().execute() == 0:
