@@ -54,8 +54,11 @@ SCALES = {
              "funds": [63, 125, 250, 500]},
 }
 KINDS = {"scan4": "scan floor (4 needed columns)", "ours": "ours (Ibis/DuckDB)",
+         "ours_derived": "ours, flows derived (kept flows not used)",
          "sql": "hand-written DuckDB SQL", "pandas": "pandas", "scan": "scan floor (sum(quantity))"}
-COLORS = {"scan4": "#7f7f7f", "ours": "#1f77b4", "sql": "#d62728", "pandas": "#2ca02c", "scan": "#bcbd22"}
+SHORT = {"scan4": "scan floor", "ours": "ours", "ours_derived": "ours, flows derived", "sql": "hand-written SQL", "pandas": "pandas",
+         "scan": "scan sum(quantity)"}
+COLORS = {"scan4": "#7f7f7f", "ours": "#1f77b4", "ours_derived": "#9467bd", "sql": "#d62728", "pandas": "#2ca02c", "scan": "#bcbd22"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -88,6 +91,52 @@ def ensure_store(params: dict, funds: int) -> tuple[Path, dict]:
             "rows": positioning.table_rows(store)}
     marker.write_text(json.dumps(info, indent=1))
     return store, info
+
+
+# --------------------------------------------------------------------------------------------
+# Ours without the store's kept flows (measured here; the other ways are positioning.py's)
+# --------------------------------------------------------------------------------------------
+
+def run_ours_derived(store: Path):
+    """Ours as `positioning.run_ours`, but deriving the daily position flows from the positions
+    as a store without kept flows does (`Store.kept_flows_hold` answers False)."""
+    import smartmoney as sm
+
+    book = sm.open(store, k=1, p=100)
+    book.store.kept_flows_hold = lambda *args, **kwargs: False
+    flows = book.flows(by="sector", freq="W").to_pyarrow()
+    exposure = book.exposure(by="sector", freq="W").to_pyarrow()
+    return {"flows": flows, "exposure": exposure}
+
+
+def measure(kind: str, store: Path, save: Path | None) -> dict:
+    """One run in a fresh child process: positioning.py's for its kinds, this script's else."""
+    if kind in positioning.KINDS:
+        return positioning.measure(kind, store, 1, save)
+    command = [sys.executable, str(Path(__file__).resolve()), "--child", kind, "--store", str(store)]
+    if save is not None:
+        command += ["--save", str(save)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    print(f"  {kind:7s} {store.name}: {figures['seconds']:8.2f} s (CPU {figures['cpu_seconds']:7.1f} s), "
+          f"peak RSS {figures['peak_rss_kib'] / 2**20:6.2f} GiB", flush=True)
+    return {"seconds": figures["seconds"], "cpu_seconds": figures["cpu_seconds"],
+            "peak_rss_gib": figures["peak_rss_kib"] / 2**20}
+
+
+def child(kind: str, store: Path, save: Path | None) -> None:
+    import smartmoney  # noqa: F401 - imports are not part of the timed work
+
+    positioning.KINDS[kind] = {"ours_derived": run_ours_derived}[kind]
+    positioning.child(kind, store, save)
+
+
+def check(saved: Path) -> dict:
+    """positioning.py's equality check of saved/ours against saved/sql, failures recorded."""
+    try:
+        return positioning.check(saved, "sql", [*positioning.FLOW_COLUMNS, "gross"])
+    except AssertionError as error:
+        return {"passed": False, "error": str(error)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -205,10 +254,9 @@ def svg_chart(summary: dict, path: Path, title: str) -> None:
                 out.append(f'<circle cx="{px(p["rows"]):.1f}" cy="{py(r):.1f}" r="2" fill="{color}" '
                            'fill-opacity="0.35"/>')
             out.append(f'<circle cx="{px(p["rows"]):.1f}" cy="{py(p["seconds"]):.1f}" r="4.5" fill="{color}"/>')
-        label = KINDS.get(kind, kind) + (f": b = {fit['b']:.2f}" if fit else "")
+        label = SHORT.get(kind, kind) + (f": b = {fit['b']:.2f}" if fit else "")
         out.append(f'<circle cx="{width - right + 14}" cy="{legend_y - 4}" r="4.5" fill="{color}"/>')
-        short = label.replace(" (4 needed columns)", "").replace(" (Ibis/DuckDB)", "")
-        out.append(f'<text x="{width - right + 24}" y="{legend_y}">{short}</text>')
+        out.append(f'<text x="{width - right + 24}" y="{legend_y}">{label}</text>')
         legend_y += 20
     out.append(f'<text x="{width - right + 10}" y="{legend_y + 8}" fill="#555" font-size="11">'
                'dots: medians; faint: runs;</text>')
@@ -272,8 +320,8 @@ def write_results(report: dict, target: Path, svg: Path, html: Path | None) -> N
              f"{report['runs_per_point']} run{'s' if report['runs_per_point'] > 1 else ''}, each in a "
              "fresh process, runs interleaved across sizes and ways.", "",
              "| funds | position rows | " + " | ".join(f"{KINDS[k]} s (runs)" for k in kinds)
-             + " | ours / SQL | ours / scan floor |",
-             "|---:|---:|" + "---:|" * len(kinds) + "---:|---:|"]
+             + " | ours / SQL | ours / scan floor |" + (" derived / SQL |" if "ours_derived" in kinds else ""),
+             "|---:|---:|" + "---:|" * len(kinds) + "---:|---:|" + ("---:|" if "ours_derived" in kinds else "")]
     by_funds = {k: {p["funds"]: p for p in summary[k]["points"]} for k in kinds}
     for size in report["sizes"]:
         cells = []
@@ -283,7 +331,12 @@ def write_results(report: dict, target: Path, svg: Path, html: Path | None) -> N
         ours, sql, scan = (by_funds.get(k, {}).get(size["funds"]) for k in ("ours", "sql", "scan4"))
         ratio = f"{ours['seconds'] / sql['seconds']:.2f}" if ours and sql else ""
         floor = f"{ours['seconds'] / scan['seconds']:.0f}" if ours and scan else ""
-        lines.append(f"| {size['funds']} | {size['positions']:,} | " + " | ".join(cells) + f" | {ratio} | {floor} |")
+        derived = by_funds.get("ours_derived", {}).get(size["funds"])
+        extra = ""
+        if "ours_derived" in kinds:
+            extra = f" {derived['seconds'] / sql['seconds']:.2f} |" if derived and sql else " |"
+        lines.append(f"| {size['funds']} | {size['positions']:,} | " + " | ".join(cells) + f" | {ratio} | {floor} |"
+                     + extra)
     lines += ["", "Fits over the sizes (least squares; b = 1 is linear in rows):", "",
               "| way | b (wall) | R² | b (CPU) | R² | b, last doubling | fixed s | s per 1M rows | peak RSS GiB (largest) |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -322,7 +375,15 @@ def main() -> None:
                         help=f"ways to measure, comma-separated, of {','.join(KINDS)}")
     parser.add_argument("--replot", action="store_true",
                         help="no measuring: redo the chart and the section from the last JSON")
+    parser.add_argument("--add", action="store_true",
+                        help="measure --kinds and add them to the last JSON of this scale (same sizes)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--store", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--save", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        child(args.child, args.store, args.save)
+        return
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -342,13 +403,17 @@ def main() -> None:
     svg = (OUT if small else HERE) / ("scaling-small.svg" if small else "scaling.svg")
     html = (OUT if small else HERE) / ("scaling-small.html" if small else "scaling.html")
     target = OUT / "RESULTS-scaling-small.md" if small else RESULTS
+    previous = json.loads(json_path.read_text()) if (args.replot or args.add) else None
     if args.replot:
-        report = json.loads(json_path.read_text())
+        report = previous
     else:
         command = "benchmarks/scaling.py " + " ".join(sys.argv[1:])
         report = {"scale": args.scale, "command": command, "runs_per_point": args.runs, "kinds": kinds,
                   "params": params, "machine": machine(), "sizes": [], "runs": [], "checks": {},
                   "measured": dt.datetime.now().isoformat(timespec="seconds")}
+        if previous is not None:  # --add: the same sizes, more ways
+            params = report["params"] = previous["params"]
+            report["previous"] = {k: previous[k] for k in ("command", "measured", "wall_seconds", "machine")}
         started = time.perf_counter()
         columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
         with Progress(*columns) as progress:
@@ -370,27 +435,44 @@ def main() -> None:
             for run in range(args.runs):
                 for funds, store in stores.items():
                     saved = OUT / "scaling" / f"results-{args.scale}-{funds}" if run == 0 else None
+                    if saved is not None and previous is not None:  # keep the first pass's results
+                        saved = OUT / "scaling" / f"results-{args.scale}-{funds}-added"
                     if saved is not None and saved.exists():
                         shutil.rmtree(saved)
                     for kind in kinds:
                         progress.update(measuring, description=f"run {run + 1}/{args.runs}: {kind} on {funds} funds")
                         load_start = load_average()
-                        keep = saved / kind if saved is not None and kind in ("ours", "sql", "pandas") else None
-                        figures = positioning.measure(kind, store, 1, keep)
+                        keep = (saved / kind if saved is not None and kind in ("ours", "sql", "pandas", "ours_derived")
+                                else None)
+                        figures = measure(kind, store, keep)
                         report["runs"].append({"funds": funds, "kind": kind, "run": run + 1,
                                                "seconds": figures["seconds"], "cpu_seconds": figures["cpu_seconds"],
                                                "peak_rss_kib": figures["peak_rss_gib"] * 2**20,
                                                "load_start": load_start, "load_end": load_average()})
                         progress.advance(measuring)
                     if saved is not None and {"ours", "sql"} <= set(kinds):
-                        try:
-                            result = positioning.check(saved, "sql", [*positioning.FLOW_COLUMNS, "gross"])
-                        except AssertionError as error:
-                            result = {"passed": False, "error": str(error)}
-                        report["checks"][str(funds)] = result
+                        report["checks"][str(funds)] = check(saved)
+                    if saved is not None and "ours_derived" in kinds and previous is not None:
+                        # against the SQL result the first pass saved
+                        sql = OUT / "scaling" / f"results-{args.scale}-{funds}" / "sql"
+                        derived = OUT / "scaling" / f"results-{args.scale}-{funds}-derived"
+                        if derived.exists():
+                            shutil.rmtree(derived)
+                        derived.mkdir()
+                        (saved / "ours_derived").rename(derived / "ours")
+                        (derived / "sql").symlink_to(sql.resolve())
+                        report["checks"][f"{funds} derived"] = check(derived)
                 json_path.write_text(json.dumps(report, indent=1, default=str))  # after each round
         report["wall_seconds"] = time.perf_counter() - started
         report["machine"]["load_average_end"] = load_average()
+        if previous is not None:  # --add: merge with the earlier ways
+            report["runs"] = previous["runs"] + report["runs"]
+            report["kinds"] = previous["kinds"] + [k for k in kinds if k not in previous["kinds"]]
+            report["checks"] = {**previous.get("checks", {}), **report["checks"]}
+            report["runs_per_point"] = min(previous["runs_per_point"], args.runs)
+            report["command"] = f"{previous['command']}` then `{report['command']}"
+            report["wall_seconds"] += previous.get("wall_seconds", 0)
+            report["measured"] = previous["measured"]
     report["summary"] = summarize(report)
     title = (f"Weekly sector flows + exposure: seconds vs position rows "
              f"({params['start'][:4]}-{params['end'][:4]}, {len(report['sizes'])} book sizes)")
