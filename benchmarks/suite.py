@@ -228,10 +228,15 @@ def summary_rows(scale: str) -> list[tuple]:
     """(area, measure, value, target, verdict, source) rows of the headline figures."""
     rows = []
 
+    def missing(path: Path | None, area: str, script: str, name: str) -> None:
+        if load(path) is None:
+            rows.append((area, f"no `{name}` yet: run `benchmarks/{script}` (or the suite)", "", "", "", ""))
+
     def source(path: Path, data: dict, *keys: str) -> str:
         return f"`{path.relative_to(ROOT)}` ({day(path, data, *keys)})"
 
     path = json_file(f"report-{scale}.json", scale)
+    missing(path, 'positioning', 'positioning.py', f"report-{scale}.json")
     if (data := load(path)) is not None:
         m, src = data["measurements"], source(path, data, "whole_book_measured", "book.built")
         rows_n = data["book"]["rows"]["positions"]
@@ -251,6 +256,7 @@ def summary_rows(scale: str) -> list[tuple]:
         rows.append(("positioning", "ours, peak RSS", f"{peak:.2f} GiB", "<= 6 GiB", verdict(peak <= 6), src))
     ticks = SMALL_TICKS if scale == "small" else 100_000_000
     path = json_file(f"report-retail-{ticks}.json", scale)
+    missing(path, 'retail identification', 'retail_identify.py', f"report-retail-{ticks}.json")
     if (data := load(path)) is not None:
         m, src = data["measurements"], source(path, data, "measured")
         for method in ("bjzz", "quote_midpoint"):
@@ -261,6 +267,7 @@ def summary_rows(scale: str) -> list[tuple]:
                              + (f"; scan floor {scan:.1f} s, ours {ours / scan:.1f}x it" if scan else ""),
                              "<= 1.2x", verdict(ours / sql <= 1.2), src))
     path = json_file("incremental.json", scale)
+    missing(path, 'incremental', 'incremental.py', "incremental.json")
     if (data := load(path)) is not None:
         import statistics
 
@@ -278,11 +285,13 @@ def summary_rows(scale: str) -> list[tuple]:
             rows.append(("incremental", f"one new day, {last} years of history / {first} year",
                          f"{growth:.2f}x", "<= 1.2x", verdict(growth <= 1.2), src))
     path = json_file("report-weekly.json", scale)
+    missing(path, 'weekly report', 'report.py', "report-weekly.json")
     if (data := load(path)) is not None:
         rows.append(("weekly report", "`smartmoney report` on the default book", f"{data['seconds']:.1f} s "
                      f"(peak {data['peak_rss_gib']:.2f} GiB)", f"<= {data['target_seconds']:g} s",
                      verdict(data["seconds"] <= data["target_seconds"]), source(path, data, "measured")))
     path = json_file("web.json", scale)
+    missing(path, 'web dashboard', 'web.py', "web.json")
     if (data := load(path)) is not None:
         rows.append(("web dashboard", f"worst p95 latency, {data['clients']} concurrent clients, warm",
                      f"{data['worst_p95_ms']:.0f} ms", f"<= {data['target_p95_ms']:g} ms",
@@ -311,7 +320,8 @@ def summary_rows(scale: str) -> list[tuple]:
         data = load(path)
         sizes = data["sizes"]
         span = f"{sizes[0]['positions'] / 1e6:.1f}M..{sizes[-1]['positions'] / 1e6:.1f}M rows, {len(sizes)} sizes"
-        for kind, label in (("ours", "ours"), ("sql", "hand-written SQL"), ("scan4", "scan floor")):
+        for kind, label in (("ours", "ours"), ("ours_derived", "ours, flows derived (no kept flows)"),
+                            ("sql", "hand-written SQL"), ("scan4", "scan floor")):
             fit = data["summary"].get(kind, {}).get("fit")
             if fit:
                 rows.append(("scaling", f"{label}: exponent b of seconds ~ rows^b ({span})",
@@ -328,7 +338,9 @@ def spark_rows(scale: str) -> list[tuple]:
     else:
         found = [p for p in found if "small" not in p.name]
     if not found:
-        return []
+        state = "exists" if (HERE / "spark.py").is_file() else "does not exist yet"
+        return [("spark", f"Spark local vs DuckDB: no spark JSON in `benchmarks/out/` yet "
+                 f"(`benchmarks/spark.py` {state})", "", "", "", "")]
     path = found[-1]
     data = load(path) or {}
     headline = data.get("summary") or data.get("headline") or data.get("ratios")
