@@ -110,11 +110,32 @@ class Fact:
             raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
 
     def to_dict(self) -> dict:
-        """The fact as plain JSON types: dates as ISO strings, numbers as float/int."""
+        """The fact as plain JSON types: dates as ISO strings, numbers as float/int, each
+        float as `stated` (to the cent, or 12 significant digits where that is finer)."""
         record = asdict(self)
         record["period_end"] = self.period_end.isoformat()
         record["since_date"] = self.since_date.isoformat() if self.since_date else None
+        for name in ("value", "rank", "sd"):
+            record[name] = stated(record[name])
+        record["components"] = {key: stated(value) for key, value in self.components.items()}
         return record
+
+
+SIGNIFICANT = 12
+
+
+def stated(value: float | None) -> float | None:
+    """`value` rounded to the cent, or to 12 significant digits where that is finer.
+
+    Sums of floats carry noise in their last bits that depends on the order they were added in
+    (threads, a kept table or one derived now), e.g. 78232668.79999995 or 78232668.80000007.
+    Stated this way, the same data gives the same numbers (78232668.8): dollar amounts are
+    exact to the cent up to ~$1e13, and ratios keep 12 digits.
+    """
+    if value is None or not math.isfinite(value) or value == 0:
+        return value
+    decimals = max(2, SIGNIFICANT - math.ceil(math.log10(abs(value))))
+    return round(value, decimals) + 0.0       # + 0.0: no negative zero
 
 
 def fact_id(kind: str, ctx: Context, period_end: dt.date, *params: object) -> str:
