@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -19,6 +21,7 @@ from smartmoney.taxonomy import sp500_universe, trading_days
 
 SECURITIES = tuple(sp500_universe()["security_id"][:120])
 ACCOUNTS = ("F1", "F2", "F3")
+TRIALS = 50
 
 
 def _snapshot(store: Store) -> dict[str, pd.DataFrame]:
@@ -63,28 +66,58 @@ def states(tmp_path_factory):
             "duration": duration}
 
 
-def test_sigkill_at_many_points_leaves_before_or_after(states):
+def _killed_at(command: list[str], seconds: float) -> None:
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(seconds)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+
+@pytest.mark.slow
+def test_fifty_ingests_killed_at_random_points_leave_before_or_after(states):
+    """SIGKILL at a random point of the ingest (start-up, reading, writing files, the commit)."""
     before, after = _snapshot(states["before"]), _snapshot(states["after"])
-    assert not _same(before, after)
-    trials, outcomes = 8, []
-    for trial in range(trials):
-        target = states["root"] / f"trial{trial}"
+    rng = random.Random(20261128)
+    outcomes = []
+    for trial in range(TRIALS):
+        target = states["root"] / f"random{trial}"
         shutil.copytree(states["before"].path, target)
-        process = subprocess.Popen(_ingest_command(target, states["change"]),
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(states["duration"] * (0.15 + 0.85 * trial / trials))
-        process.send_signal(signal.SIGKILL)
-        process.wait()
+        _killed_at(_ingest_command(target, states["change"]), rng.uniform(0.0, 1.1 * states["duration"]))
         state = _snapshot(Store.open(target))
         outcome = "before" if _same(state, before) else "after" if _same(state, after) else "mixed"
-        outcomes.append(outcome)
         assert outcome != "mixed", f"trial {trial}: the store is half written"
-        # The next ingest clears what the killed one left and lands the change.
-        Store.open(target).ingest("positions", [states["change"]])
-        assert _same(_snapshot(Store.open(target)), after)
-        assert not [p for p in target.rglob("*.tmp")]
+        outcomes.append(outcome)
+        if trial % 5 == 0:              # the next write clears what the killed one left and lands
+            Store.open(target).ingest("positions", [states["change"]])
+            assert _same(_snapshot(Store.open(target)), after)
+            assert not [p for p in target.rglob("*.tmp")]
         shutil.rmtree(target)
-    assert "before" in outcomes
+    assert len(outcomes) == TRIALS and {"before", "after"} <= set(outcomes)
+
+
+@pytest.mark.slow
+def test_fifty_reports_killed_at_random_points_leave_the_store_and_the_last_report_whole(states, tmp_path):
+    """A killed report never changes the store, and its output file is the previous one or the
+    new one, never a part of it."""
+    store, after = states["after"], _snapshot(states["after"])
+    out = tmp_path / "note.json"
+    command = [sys.executable, "-m", "smartmoney.cli", "report", "--store", str(store.path), "--format", "json",
+               "--out", str(out)]
+    started = time.monotonic()
+    subprocess.run(command, check=True, capture_output=True)
+    duration = time.monotonic() - started
+    complete = out.read_text()
+    out.write_text('{"previous": true}')
+    rng = random.Random(28112026)
+    seen = set()
+    for trial in range(TRIALS):
+        _killed_at(command, rng.uniform(0.0, 1.1 * duration))
+        text = out.read_text()
+        assert text in (complete, '{"previous": true}'), f"trial {trial}: a partial report"
+        seen.add(text == complete)
+        out.write_text('{"previous": true}')
+    assert _same(_snapshot(Store.open(store.path)), after)
+    assert json.loads(complete)["as_of"] and seen == {True, False}
 
 
 def test_a_second_writer_is_refused_while_one_writes(states, tmp_path):

@@ -7,6 +7,7 @@ exit with code 2; they never show a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -79,6 +80,17 @@ def _ingest_parts(kind: str, files: list[str]) -> list[tuple[str, list[str]]]:
         else:
             parts.append((name, [path]))
     return parts
+
+
+def _write_atomically(out_file: Path, write) -> None:
+    """`write(path)` to a temporary file beside `out_file`, then renamed over it: a killed
+    command leaves the previous file or the new one, never half of it."""
+    temporary = out_file.with_name(f".{out_file.name}.{os.getpid()}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, out_file)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _print_reports(reports: list[IngestReport]) -> None:
@@ -298,13 +310,15 @@ def _emit(frame: pd.DataFrame, format: str, out_file: Path | None, last: int) ->
     dates = frame.select_dtypes("datetime").columns
     frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates})
     if format == "parquet":
-        frame.to_parquet(out_file, index=False)
+        _write_atomically(out_file, lambda path: frame.to_parquet(path, index=False))
+    elif format == "csv" and out_file:
+        _write_atomically(out_file, lambda path: frame.to_csv(path, index=False))
     elif format == "csv":
-        frame.to_csv(out_file or sys.stdout, index=False)
+        frame.to_csv(sys.stdout, index=False)
     elif format == "json":
         text = frame.to_json(orient="records", indent=1, double_precision=15)
         if out_file:
-            out_file.write_text(text)
+            _write_atomically(out_file, lambda path: path.write_text(text))
         else:
             print(text)
     else:
@@ -392,11 +406,11 @@ def report(
     if out_file is None:
         print(text, end="")
     else:
-        out_file.write_text(text)
+        _write_atomically(out_file, lambda path: path.write_text(text))
         err.print(f"wrote the {format} report to {out_file.resolve()}", highlight=False)
     for extra, kind in ((html_out, "html"), (json_out, "json")):
         if extra is not None:
-            extra.write_text(renderers[kind](built))
+            _write_atomically(extra, lambda path: path.write_text(renderers[kind](built)))
             err.print(f"wrote the {kind.upper()} report to {extra.resolve()}", highlight=False)
 
 

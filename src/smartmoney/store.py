@@ -221,13 +221,18 @@ class Store:
         else:
             raise KeyError(f"unknown table {table!r}; known tables: {', '.join([*TABLES, 'rejects'])}")
         out = Path(out)
-        if out.suffix == ".parquet":
-            frame.to_parquet(out, index=False)
-        elif out.suffix == ".csv":
-            dates = frame.select_dtypes("datetime").columns
-            frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates}).to_csv(out, index=False)
-        else:
+        if out.suffix not in (".parquet", ".csv"):
             raise ValueError(f"{out}: the output must end in .parquet or .csv")
+        temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")    # renamed over `out` when whole
+        try:
+            if out.suffix == ".parquet":
+                frame.to_parquet(temporary, index=False)
+            else:
+                dates = frame.select_dtypes("datetime").columns
+                frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d") for c in dates}).to_csv(temporary, index=False)
+            os.replace(temporary, out)
+        finally:
+            temporary.unlink(missing_ok=True)
         return len(frame)
 
 
