@@ -410,7 +410,7 @@ def report(
         err.print(f"wrote the {format} report to {out_file.resolve()}", highlight=False)
     for extra, kind in ((html_out, "html"), (json_out, "json")):
         if extra is not None:
-            _write_atomically(extra, lambda path: path.write_text(renderers[kind](built)))
+            _write_atomically(extra, lambda path, kind=kind: path.write_text(renderers[kind](built)))
             err.print(f"wrote the {kind.upper()} report to {extra.resolve()}", highlight=False)
 
 
