@@ -28,6 +28,7 @@ marked optional; unknown keys are errors, so a typo never silently plants nothin
 from __future__ import annotations
 
 import datetime as dt
+import math
 import tomllib
 from dataclasses import dataclass
 from importlib.resources import files
@@ -122,7 +123,14 @@ def load_scenario(path_or_name: str | Path) -> Scenario:
         candidate = scenario_path(str(path_or_name))
     if not candidate.is_file():
         raise ScenarioError(f"{candidate}: no such scenario file")
-    return parse_scenario(candidate.read_text(encoding="utf-8"), source=candidate.name)
+    data = candidate.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise ScenarioError(f"{candidate.name}: not UTF-8 text (invalid byte 0x{data[error.start]:02x} "
+                            f"at line {line})") from None
+    return parse_scenario(text, source=candidate.name)
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
@@ -131,6 +139,9 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ScenarioError(f"{source}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise ScenarioError(f"{source}: invalid TOML for a scenario: arrays or tables nested too deeply "
+                            "to read") from None
     return _Parser(source).scenario(document)
 
 
@@ -241,6 +252,8 @@ class _Parser:
         values = {}
         for key in amounts:
             value = float(self.typed(table, key, (int, float), where))
+            if not math.isfinite(value):
+                raise self.fail(where, f"{key!r} must be a finite number, got {value}")
             if key in RATES and value < 0:
                 raise self.fail(where, f"{key!r} must be >= 0, got {value}")
             values[key] = value

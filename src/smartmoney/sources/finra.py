@@ -161,6 +161,10 @@ class ShortInterestFile:
             body = lines[1:]
             raw, rows, rejects = _split(path, body, delimiter, len(fields), SHORT_INTEREST.name)
             raw.columns = fields
+        lowered = [f.lower() for f in fields]
+        twice = sorted({f for f in fields if lowered.count(f.lower()) > 1}, key=str.lower)
+        if twice:
+            raise FileError(path, f"column {', '.join(twice)} appears twice in the header", row=1)
         known = {f.lower(): f for f in fields}
         missing = [name for name in INTEREST_REQUIRED if name.lower() not in known]
         if missing:
@@ -171,6 +175,12 @@ class ShortInterestFile:
         canonical["settlement_date"] = _iso_dates(canonical["settlement_date"])
         canonical["available_from"] = publication_dates(canonical["settlement_date"])
         reasons = _Reasons(len(raw))
+        settled = _is_iso_date(canonical["settlement_date"])
+        unknowable = settled & canonical["available_from"].isna() & pd.to_datetime(
+            canonical["settlement_date"].where(settled), format="%Y-%m-%d", errors="coerce").notna()
+        reasons.add(unknowable, lambda i: f"settlement_date {canonical['settlement_date'].iat[i]} is beyond "
+                                          "the NYSE calendar: its publication date (available_from) cannot "
+                                          "be known")
         days = pd.to_numeric(canonical["days_to_cover"], errors="coerce")
         reasons.add(days > DAYS_TO_COVER_CAP,
                     lambda i: f"days_to_cover: {canonical['days_to_cover'].iat[i]} is above FINRA's cap "
@@ -286,6 +296,9 @@ def _json_records(path: Path, data: bytes):
     except json.JSONDecodeError as error:
         raise FileError(path, f"not valid JSON (line {error.lineno}, column {error.colno}: "
                         f"{error.msg}); a truncated download?") from None
+    except RecursionError:
+        raise FileError(path, "not valid JSON for a FINRA API answer: its values are nested too deeply "
+                        "to read (records are flat objects)") from None
     if not isinstance(records, list):
         raise FileError(path, "not a FINRA API answer: expected a JSON array of records, found "
                         f"a JSON {type(records).__name__}")

@@ -67,7 +67,10 @@ class LeanTicks:
                 for member in members:
                     yield self._batch(f"{path}:{member}", member, archive.read(member))
         else:
-            yield self._batch(str(path), path.name, path.read_bytes())
+            data = path.read_bytes()
+            if data.startswith(b"PK\x03\x04"):
+                raise FileError(path, "a damaged zip archive (truncated?): its table of contents cannot be read")
+            yield self._batch(str(path), path.name, data)
 
     def _batch(self, file: str, name: str, data: bytes) -> Batch:
         parsed = symbol_and_day(name)

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from smartmoney.sources.base import FileError
+from smartmoney.sources.tables import _not_utf8
 from smartmoney.taxonomy.calendar import trading_day_index
 
 TABLE_NS = "http://www.sec.gov/edgar/document/thirteenf/informationtable"
@@ -278,7 +279,7 @@ def _partner(path: Path, root: str) -> Path | None:
 def _xml(file: str, label: str, data: bytes, root_name: str, namespace: str,
          others: tuple[str, ...]) -> ET.Element:
     """Parse one 13F XML document; tags in its namespaces (or none) lose their prefix."""
-    if re.search(rb"<!(DOCTYPE|ENTITY)", data[:65536]):
+    if re.search(rb"<!(DOCTYPE|ENTITY)", data):
         raise FileError(file, f"{label} declares a DOCTYPE or ENTITY; 13F XML has none (refused)")
     try:  # whitespace before the XML declaration (seen in real files) is not held against it
         root = ET.fromstring(data.lstrip(b"\xef\xbb\xbf \t\r\n"))
@@ -458,6 +459,9 @@ def _read_tsv(file: str, data: bytes, required: list[str]) -> tuple[pd.DataFrame
             convert_options=pacsv.ConvertOptions(column_types={name: pa.string() for name in header},
                                                  strings_can_be_null=False))
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        found = _not_utf8(data, skip_rows=1)
+        if found is not None:
+            raise FileError(file, f"cannot be read as tab-separated text: {found[0]}", row=found[1]) from None
         raise FileError(file, f"cannot be read as tab-separated text: {str(error).splitlines()[0]}") from None
     trimmed = [pc.utf8_trim_whitespace(column) for column in table.columns]
     frame = pa.table([pc.if_else(pc.equal(column, ""), None, column) for column in trimmed],

@@ -84,7 +84,8 @@ class TableFile:
             text = head.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             if error.start < len(head) - 4:
-                raise FileError(path, f"not UTF-8 text (invalid byte at offset {error.start})") from None
+                problem, row = _not_utf8(head, skip_rows=1)
+                raise FileError(path, problem, row=row) from None
             text = head[: error.start].decode("utf-8-sig")
         first_line = text.splitlines()[0] if text.splitlines() else ""
         header = [name.strip() for name in next(csv.reader(io.StringIO(first_line)))]
@@ -108,10 +109,22 @@ class TableFile:
 
     def _read_parquet(self, path: Path) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame]:
         try:
+            names = pq.read_schema(path).names
+            duplicated = sorted({name for name in names if names.count(name) > 1})
+            if duplicated:
+                raise FileError(path, f"column {', '.join(duplicated)} appears twice in the Parquet schema",
+                                row=1)
             arrow = pq.read_table(path)
         except (pa.ArrowInvalid, OSError) as error:
             raise FileError(path, f"not a readable Parquet file: {str(error).splitlines()[0]}") from None
-        raw = pd.DataFrame({name: _as_text(arrow.column(name)) for name in arrow.column_names})
+        texts = {}
+        for name, column in zip(arrow.column_names, arrow.columns):
+            try:
+                texts[name] = _as_text(column)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as error:
+                raise FileError(path, f"column {name}: its Parquet type {column.type} cannot be read as "
+                                f"text ({str(error).splitlines()[0]})") from None
+        raw = pd.DataFrame(texts)
         rows = np.arange(1, len(raw) + 1)
         return raw, rows, pd.DataFrame(columns=REJECT_COLUMNS)
 
@@ -140,8 +153,23 @@ def parse_csv(path: Path, header: list[str], *, use_threads: bool, skip_rows: in
                 strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
     except (pa.ArrowInvalid, UnicodeDecodeError) as error:
+        found = _not_utf8(Path(path).read_bytes() if data is None else data, skip_rows)
+        if found is not None:
+            raise FileError(path, f"cannot be read as CSV: {found[0]}", row=found[1]) from None
         raise FileError(path, f"cannot be read as CSV: {str(error).splitlines()[0]}") from None
     return arrow, bad_rows
+
+
+def _not_utf8(content: bytes, skip_rows: int) -> tuple[str, int] | None:
+    """Where `content` first stops being UTF-8: the problem and its row (data rows counted
+    from 1 below `skip_rows` header lines; a header line counts as row 1); None if it is UTF-8."""
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = content[: error.start].count(b"\n") + 1
+        return (f"not UTF-8 text (invalid byte 0x{content[error.start]:02x} at offset {error.start}, "
+                f"line {line})", max(line - skip_rows, 1))
+    return None
 
 
 def _surviving_rows(count: int, skipped: list[int]) -> np.ndarray:
