@@ -166,6 +166,16 @@ def tables() -> None:
                                                         (3, "2024-06-03,F1,AAPL,")),
          "required cells left empty (row 3 then shares its key with row 4)", accepted=4, rejected=4,
          reason="is empty", row=1)
+    case(t, "available_before_date.csv", "positions",
+         lines("date,account_id,security_id,quantity,available_from,reported_value",
+               "2024-06-04,F1,AAPL,100,2024-06-03,19400", "2024-06-04,F1,MSFT,100,2024-06-05,-1",
+               "2024-06-04,F2,AAPL,100,2024-06-05,19400"),
+         "known before it existed; a negative reported value", accepted=1, rejected=2,
+         reason="available_from is before date", row=1)
+    case(t, "zero_width_header.csv", "positions", "\u200b" + positions(), "a zero-width space before 'date'",
+         error="missing required column date", row=1)
+    case(t, "fullwidth_digits.csv", "positions", positions((1, "2024-06-03,F3,MSFT,\uff11\uff12\uff13")),
+         "full-width digits", accepted=5, rejected=1, reason="is not a finite number", row=1)
     trades = lines("date,account_id,security_id,quantity,price,side",
                    "2024-06-03,F1,AAPL,100,194.0,long_buy",
                    "2024-06-03,F1,AAPL,-100,194.0,long_buy",
@@ -290,6 +300,8 @@ def ticks() -> None:
     case(t, f"{name}_no_exchange.csv", "lean_trades", trade_file("", (2, "14450472,1818000,100,,2000,0")),
          "an empty exchange", accepted=6, rejected=1, reason="exchange is empty", row=2)
     case(t, f"{name}_crlf.csv", "lean_trades", trade_file("", end="\r\n"), "CRLF line endings",
+         accepted=6, rejected=0)
+    case(t, f"{name}_bom.csv", "lean_trades", "\ufeff" + trade_file(""), "a UTF-8 BOM LEAN never writes",
          accepted=6, rejected=0)
     case(t, f"{name}_latin1.csv", "lean_trades", trade_file("", (4, "14450472,1818000,100,\xc9,2000,0")).encode(
         "latin-1"), "a Latin-1 exchange code on row 4", error="not UTF-8", row=4)
