@@ -33,7 +33,9 @@ HTML = "text/html; charset=utf-8"
 _DETAIL = {"application/json": {"schema": {"type": "object", "properties": {"detail": {}}}}}
 # Answers every route may give: the gate's (guard.py), and the pages' own error page.
 GATE = {401: {"description": "Missing or wrong token (a server started with one)", "content": _DETAIL},
-        414: {"description": "Request URL too long", "content": _DETAIL}}
+        413: {"description": "A request body (no route takes one)", "content": _DETAIL},
+        414: {"description": "Request URL too long", "content": _DETAIL},
+        431: {"description": "More than 100 headers, or more than 16 KiB of them", "content": _DETAIL}}
 PAGE = {422: {"description": "A date, week or group the book cannot show: an HTML page saying why "
                              "(JSON for a parameter outside its schema)",
               "content": {"text/html": {"schema": {"type": "string"}}, **_DETAIL}}}

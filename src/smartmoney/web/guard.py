@@ -1,5 +1,5 @@
-"""The dashboard's gate (plain ASGI, in front of everything): the token, URL size, and the
-security headers on every response.
+"""The dashboard's gate (plain ASGI, in front of everything): the token, the sizes of the URL and
+the headers, no request body, and the security headers on every response.
 
 With a token (required when the server binds anything but loopback), a request must carry it as
 `Authorization: Bearer TOKEN`, or as `?token=TOKEN` on a page (the browser then gets it as an
@@ -19,6 +19,8 @@ COOKIE = "smartmoney_token"
 OPEN_PATHS = frozenset({"/health", "/static/plotly.js"})
 MAX_QUERY = 2048      # bytes of query string
 MAX_PATH = 512
+MAX_HEADERS = 100     # header lines
+MAX_HEADER_BYTES = 16 * 1024
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -39,7 +41,9 @@ def check_token(token: str) -> str:
 
 
 class Guard:
-    """ASGI middleware: refuse oversized URLs (414) and missing or wrong tokens (401)."""
+    """ASGI middleware: refuse oversized URLs (414), too many or too large headers (431), a request
+    body (413: every route is a GET; the connection is then closed, the body unread), and missing or
+    wrong tokens (401)."""
 
     def __init__(self, app, token: str | None = None):
         self.app = app
@@ -51,6 +55,13 @@ class Guard:
         query = scope.get("query_string", b"")
         if len(query) > MAX_QUERY or len(scope.get("raw_path") or scope["path"].encode()) > MAX_PATH:
             return await _reply(send, 414, f"the request URL is too long (query at most {MAX_QUERY} bytes)")
+        headers = scope.get("headers") or []
+        if len(headers) > MAX_HEADERS or sum(len(name) + len(value) for name, value in headers) > MAX_HEADER_BYTES:
+            return await _reply(send, 431, f"too many or too large headers (at most {MAX_HEADERS}, "
+                                f"{MAX_HEADER_BYTES} bytes)", [(b"connection", b"close")])
+        if any(name == b"transfer-encoding" or (name == b"content-length" and value.strip() not in (b"0", b""))
+               for name, value in headers):
+            return await _reply(send, 413, "the dashboard takes no request body", [(b"connection", b"close")])
         cookie = None
         if self.token is not None and scope["path"] not in OPEN_PATHS:
             given, from_query = self._given(scope, query)

@@ -1,10 +1,15 @@
-"""Running the dashboard: the bind rule (loopback, or a token) and uvicorn."""
+"""Running the dashboard: the bind rule (loopback, or a token) and uvicorn, with a deadline for
+each request head (docs/web.md, "Slow and large requests")."""
 
 from __future__ import annotations
 
 import ipaddress
 
 from smartmoney.web.guard import check_token
+
+HEAD_TIMEOUT = 10.0         # seconds a client has to send a whole request head (uvicorn has no limit)
+MAX_HEAD = 16 * 1024        # bytes of a request head still incomplete: beyond, 400 (h11's default, stated)
+KEEP_ALIVE = 5              # seconds an idle keep-alive connection stays open (uvicorn's default)
 
 
 def is_loopback(host: str) -> bool:
@@ -34,4 +39,52 @@ def run(store, *, host: str = "127.0.0.1", port: int = 8000, token: str | None =
     check_bind(host, token)
     app = create_app(store, token=token, engine=engine, k=k, p=p)
     # With a token, the access log is off: a browser's first request may carry it in its URL.
-    uvicorn.run(app, host=host, port=port, log_level="info", access_log=token is None)
+    uvicorn.run(app, host=host, port=port, log_level="info", access_log=token is None, http=head_deadline(),
+                h11_max_incomplete_event_size=MAX_HEAD, timeout_keep_alive=KEEP_ALIVE)
+
+
+def head_deadline(seconds: float = HEAD_TIMEOUT):
+    """uvicorn's h11 protocol, closing a connection whose client takes more than `seconds` to send
+    a whole request head, counted from the connection or from the previous response.
+
+    uvicorn times out only an idle keep-alive connection, and any byte received stops that clock:
+    a client sending its headers a byte at a time, or never finishing them, held a connection for
+    ever (slowloris). The clock does not run while the app computes an answer.
+    """
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeadDeadline(H11Protocol):
+        _head_timer = None
+
+        def connection_made(self, transport) -> None:
+            super().connection_made(transport)
+            self._arm()
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self.cycle is not None and not self.cycle.response_complete:    # a request head came
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            self._arm()              # before: a pipelined request handled there disarms it
+            super().on_response_complete()
+
+        def connection_lost(self, exc) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._head_timer = self.loop.call_later(seconds, self._late)
+
+        def _disarm(self) -> None:
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+                self._head_timer = None
+
+        def _late(self) -> None:
+            self._head_timer = None
+            if (self.cycle is None or self.cycle.response_complete) and not self.transport.is_closing():
+                self.transport.close()
+
+    return HeadDeadline
