@@ -202,9 +202,9 @@ def svg_chart(summary: dict, path: Path, title: str) -> None:
         return
     xs = [p["rows"] for p in points]
     ys = [r for p in points for r in p["runs"]] + [p["seconds"] for p in points]
-    x0, x1 = math.floor(math.log10(min(xs)) * 4) / 4, math.ceil(math.log10(max(xs)) * 4) / 4
-    y0, y1 = math.floor(math.log10(min(ys))), math.ceil(math.log10(max(ys)))
-    x1 = max(x1, x0 + 0.5)
+    x0, x1 = math.log10(min(xs)) - 0.1, math.log10(max(xs)) + 0.1
+    y0, y1 = math.floor(math.log10(min(ys)) * 4) / 4, math.ceil(math.log10(max(ys)) * 4) / 4
+    x1, y1 = max(x1, x0 + 0.5), max(y1, y0 + 0.5)
 
     def px(rows):
         return left + (math.log10(rows) - x0) / (x1 - x0) * (width - left - right)
@@ -225,7 +225,7 @@ def svg_chart(summary: dict, path: Path, title: str) -> None:
                            f'stroke="#ddd"/>')
                 label = f"{value / 1e6:g}M" if value >= 1e6 else f"{value / 1e3:g}k"
                 out.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" text-anchor="middle">{label}</text>')
-    for decade in range(y0, y1 + 1):
+    for decade in range(math.floor(y0), math.ceil(y1) + 1):
         for m in (1, 2, 5):
             value = m * 10.0 ** decade
             if y0 <= math.log10(value) <= y1:

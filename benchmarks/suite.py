@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/suite.py --summary-only   # redo the top sections from the JSON
 
 Runs each benchmark script as it is (positioning, incremental, report, retail_identify, web,
-spark when benchmarks/spark.py exists, scaling), one after the other, each in its own process
+large (full scale only) and spark when they exist, scaling), one after the other, each in its own process
 with its output in benchmarks/out/suite-<scale>-<script>.log, passing `--runs N` (and the
 scale, in each script's own terms) to the scripts that take them. Each script writes its own
 section of benchmarks/RESULTS.md and its figures as JSON in benchmarks/out/. Then the suite
@@ -15,7 +15,8 @@ engine versions, date, commit, command, each script's time and the load average)
 
 `--scale full` gives the real figures (hours; the hand-written SQL of positioning.py needs ~20
 GiB on the full book). `--scale small` checks the harness: the scripts run on small inputs and
-nothing in benchmarks/RESULTS.md is changed: the sections the scripts wrote there are moved to
+nothing in benchmarks/RESULTS.md is changed: the sections the scripts wrote there (their own
+section only: a section another job writes meanwhile is left alone) are moved to
 benchmarks/out/RESULTS-suite-small.md (with the small sections the scripts write to out/
 themselves, and the suite's own two), and the JSON files the scripts write whatever the scale
 (incremental.json, report-weekly.json, web.json) are moved to benchmarks/out/suite-small/ and
@@ -59,7 +60,7 @@ SMALL_TICKS = 2_000_000
 class Step:
     name: str                       # the script is benchmarks/<name>.py
     args: dict                      # scale -> extra arguments
-    heading: str | None             # the section the script writes (None: found by comparing)
+    heading: str | None             # the section the script writes (None: any heading with `name` in it)
     small_results: Path | None = None   # where the script itself writes its small-scale section
     shared_json: tuple = ()         # JSON files (in out/) written whatever the scale
     optional: bool = False          # skipped with a note when the script is missing
@@ -81,8 +82,8 @@ STEPS = [
          shared_json=("web.json",), minutes={"small": 2, "full": 2}),
     Step("large", {"full": []}, "## Larger than memory", optional=True, scales=("full",),
          minutes={"full": 60}),
-    Step("spark", {"small": ["--scale", "small"], "full": ["--scale", "full"]}, None, optional=True,
-         minutes={"small": 5, "full": 30}),
+    Step("spark", {"small": ["--scale", "small"], "full": ["--scale", "full"]}, "## Spark local vs DuckDB",
+         OUT / "RESULTS-spark-small.md", optional=True, minutes={"small": 5, "full": 30}),
     Step("scaling", {"small": ["--scale", "small"], "full": ["--scale", "full"]}, "## Scaling with rows",
          OUT / "RESULTS-scaling-small.md", minutes={"small": 3, "full": 45}),
 ]
@@ -150,7 +151,9 @@ def run_step(step: Step, scale: str, runs: int, progress, task) -> dict:
     if child.returncode != 0:
         record["tail"] = log.read_text(errors="replace").splitlines()[-15:]
     after = sections(RESULTS)
-    changed = [h for h, text in after.items() if before.get(h) != text and h not in (MACHINE, SUMMARY)]
+    # only the script's own section: others may be written meanwhile by other jobs, and are left alone
+    changed = [h for h, text in after.items() if before.get(h) != text
+               and (h == step.heading if step.heading else step.name.lower() in h.lower())]
     record["sections"] = changed
     if scale == "small":
         for heading in changed:  # a small run never changes RESULTS.md: move the section out
@@ -331,25 +334,26 @@ def summary_rows(scale: str) -> list[tuple]:
 
 
 def spark_rows(scale: str) -> list[tuple]:
-    """Spark local vs DuckDB, from the JSON benchmarks/spark.py writes (whatever its name)."""
-    found = sorted(OUT.glob("*spark*.json"), key=lambda p: p.stat().st_mtime)
-    if scale == "small":
-        found = [p for p in found if "small" in p.name] or found
-    else:
-        found = [p for p in found if "small" not in p.name]
-    if not found:
+    """Spark local vs DuckDB, from benchmarks/out/spark.json (spark-small.json at small scale)."""
+    path = json_file("spark-small.json" if scale == "small" else "spark.json", scale)
+    data = load(path)
+    if data is None or not isinstance(data.get("summary"), dict):
         state = "exists" if (HERE / "spark.py").is_file() else "does not exist yet"
-        return [("spark", f"Spark local vs DuckDB: no spark JSON in `benchmarks/out/` yet "
-                 f"(`benchmarks/spark.py` {state})", "", "", "", "")]
-    path = found[-1]
-    data = load(path) or {}
-    headline = data.get("summary") or data.get("headline") or data.get("ratios")
-    src = f"`{path.relative_to(ROOT)}` ({day(path, data, 'measured', 'date')})"
-    if isinstance(headline, dict):
-        return [("spark", f"Spark local vs DuckDB: {key.replace('_', ' ')}",
-                 f"{value:.2f}" if isinstance(value, float) else str(value), "", "", src)
-                for key, value in headline.items() if isinstance(value, (int, float, str))]
-    return [("spark", "Spark local vs DuckDB", "see the Spark section", "", "", src)]
+        return [("spark", f"Spark local vs DuckDB: no `{'spark-small' if scale == 'small' else 'spark'}.json` "
+                 f"yet (`benchmarks/spark.py` {state})", "", "", "", "")]
+    src = f"`{path.relative_to(ROOT)}` ({day(path, data, 'measured')})"
+    largest = max(data.get("stores", [{}]), key=lambda f: f.get("positions", 0))
+    where = (f" on {Path(largest['store']).name} ({largest['positions'] / 1e6:.1f}M position rows; weekly "
+             "sector flows + exposure)" if largest.get("store") else "")
+    labels = {"spark_over_duckdb_1core": ("Spark local[1] / DuckDB, 1 thread each" + where, "{:.1f}x"),
+              "spark_speedup_1_to_2_cores": ("Spark local[1] -> local[2] speed-up", "{:.2f}x"),
+              "spark_rows_per_s_per_core": ("Spark position rows per second per core", "{:,.0f}")}
+    rows = []
+    for key, value in data["summary"].items():
+        label, form = labels.get(key, (key.replace("_", " "), "{}"))
+        rows.append(("spark", label, form.format(value) if isinstance(value, (int, float)) else str(value),
+                     "", "", src))
+    return rows
 
 
 def git(*arguments: str) -> str:
@@ -367,7 +371,9 @@ def write_top(scale: str, record: dict, target: Path) -> None:
              f"- **Software**: Python {mach['python']}; {engines}.",
              f"- **Run**: `{record['command']}` on {record['started'][:16].replace('T', ' ')} UTC, commit "
              f"{record['commit']}{' (with uncommitted changes)' if record['dirty'] else ''}"
-             + (f"; {record['seconds'] / 60:.0f} min in all." if record.get("seconds") else "."),
+             + (f"; {record['seconds'] / 60:.0f} min in all." if record.get("seconds") else ".")
+             + (f" Summary redone from the JSON files on {record['summary_redone'][:16].replace('T', ' ')} UTC "
+                "(`--summary-only`)." if record.get("summary_redone") else ""),
              f"- **Load**: 1/5/15-minute load average {', '.join(f'{x:.1f}' for x in record['load_start'])} "
              f"at the start and {', '.join(f'{x:.1f}' for x in record['load_end'])} at the end. The machine "
              "may be shared with other jobs (the runs use `nice -n 10`); each script records the load "
@@ -392,7 +398,8 @@ def write_top(scale: str, record: dict, target: Path) -> None:
     rows = summary_rows(scale)
     body = [SUMMARY, "",
             "The headline figures, read from each script's JSON in `benchmarks/out/` (the date is the "
-            "day it was measured); the sections below have the details, the runs and the conditions.", "",
+            "day it was measured); the sections below have the details, the runs and the conditions, "
+            "and their hand-written analyses what changed since a figure was measured.", "",
             "| area | measure | value | target | | from |", "|---|---|---|---|---|---|"]
     body += [f"| {area} | {what} | {value} | {goal} | {ok} | {src} |" for area, what, value, goal, ok, src in rows]
     if not rows:
@@ -428,7 +435,8 @@ def main() -> None:
               "machine": machine(), "load_start": load_average(), "steps": []}
     if args.scale == "small" and chosen:
         SMALL_DIR.mkdir(parents=True, exist_ok=True)
-        SMALL_RESULTS.write_text("# Benchmark results (suite, small scale: a harness check)\n")
+        if not args.only or not SMALL_RESULTS.is_file():  # --only adds to the last small run's file
+            SMALL_RESULTS.write_text("# Benchmark results (suite, small scale: a harness check)\n")
     started = time.perf_counter()
     total = sum(s.minutes.get(args.scale, 1) for s in chosen) or 1
     columns = [TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[steps]}"),
@@ -453,9 +461,10 @@ def main() -> None:
     record["load_end"] = load_average()
     if chosen:
         (OUT / f"suite-{args.scale}.json").write_text(json.dumps(record, indent=1, default=str))
-    target = SMALL_RESULTS if args.scale == "small" and chosen else RESULTS
-    if args.scale == "small" and not chosen:
-        target = SMALL_RESULTS
+    last = OUT / f"suite-{args.scale}.json"
+    if not chosen and last.is_file():  # --summary-only: the last suite run's record, summary redone
+        record = {**json.loads(last.read_text()), "summary_redone": record["started"]}
+    target = SMALL_RESULTS if args.scale == "small" else RESULTS
     write_top(args.scale, record, target)
     failed = [s["name"] for s in record["steps"] if s["status"] == "failed"]
     print(f"wrote {target.relative_to(ROOT)}" + (f"; failed: {', '.join(failed)}" if failed else ""))
