@@ -1,5 +1,6 @@
 """The dashboard's gate (plain ASGI, in front of everything): the token, the sizes of the URL and
-the headers, no request body, and the security headers on every response.
+the headers, no request body, the security headers on every response, and large bodies sent in
+pieces.
 
 With a token (required when the server binds anything but loopback), a request must carry it as
 `Authorization: Bearer TOKEN`, or as `?token=TOKEN` on a page (the browser then gets it as an
@@ -21,6 +22,7 @@ MAX_QUERY = 2048      # bytes of query string
 MAX_PATH = 512
 MAX_HEADERS = 100     # header lines
 MAX_HEADER_BYTES = 16 * 1024
+PIECE = 64 * 1024     # an answer's body goes to the server in pieces of this size
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9._~+/=-]{16,256}$")
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -77,6 +79,14 @@ class Guard:
                 if cookie is not None:
                     headers.append((b"set-cookie", cookie))
                 message = {**message, "headers": headers}
+            elif message["type"] == "http.response.body" and len(message.get("body", b"")) > PIECE:
+                # In pieces, so a client reading slowly holds one piece in the server's buffer, not a copy
+                # of the whole answer (uvicorn waits for the buffer to drain between pieces).
+                body, more = message["body"], message.get("more_body", False)
+                for start in range(0, len(body), PIECE):
+                    await send({"type": "http.response.body", "body": body[start:start + PIECE],
+                                "more_body": more or start + PIECE < len(body)})
+                return
             await send(message)
 
         await self.app(scope, receive, guarded)
