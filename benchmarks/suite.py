@@ -459,9 +459,16 @@ def main() -> None:
         progress.update(overall, description="summary", steps="")
     record["seconds"] = time.perf_counter() - started if chosen else None
     record["load_end"] = load_average()
-    if chosen:
-        (OUT / f"suite-{args.scale}.json").write_text(json.dumps(record, indent=1, default=str))
     last = OUT / f"suite-{args.scale}.json"
+    if chosen and args.only and last.is_file():  # --only: these steps replace theirs in the last record
+        earlier = json.loads(last.read_text())
+        ran = {step["name"]: step for step in record["steps"]}
+        record["steps"] = [ran.pop(step["name"], step) for step in earlier["steps"]] + list(ran.values())
+        record["command"] = f"{earlier['command']}`, then `{record['command']}"
+        record["started"] = earlier["started"]
+        record["seconds"] = sum(step.get("seconds", 0) for step in record["steps"])
+    if chosen:
+        last.write_text(json.dumps(record, indent=1, default=str))
     if not chosen and last.is_file():  # --summary-only: the last suite run's record, summary redone
         record = {**json.loads(last.read_text()), "summary_redone": record["started"]}
     target = SMALL_RESULTS if args.scale == "small" else RESULTS
