@@ -86,9 +86,9 @@ class TableFile:
             if error.start < len(head) - 4:
                 problem, row = _not_utf8(head, skip_rows=1)
                 raise FileError(path, problem, row=row) from None
-            text = head[: error.start].decode("utf-8-sig")
+            text = head.decode("utf-8-sig", errors="ignore")   # a character cut by the sniffed length
         first_line = text.splitlines()[0] if text.splitlines() else ""
-        header = [name.strip() for name in next(csv.reader(io.StringIO(first_line)))]
+        header = [name.strip() for name in next(csv.reader(io.StringIO(first_line)), [])]
         if not any(self.aliases.get(name.lower(), name) in self.table.column_names for name in header):
             raise FileError(path, f"not a {self.table.name} CSV file: the first line "
                             f"{first_line[:120]!r} names none of its columns "
@@ -142,6 +142,10 @@ def parse_csv(path: Path, header: list[str], *, use_threads: bool, skip_rows: in
                                      f"found {row.actual_columns}", row.text))
         return "skip"
 
+    # Checked first: pyarrow cannot hand a row that is not UTF-8 to the handler above.
+    found = _not_utf8(data, skip_rows) if data is not None else _file_not_utf8(path, skip_rows)
+    if found is not None:
+        raise FileError(path, f"cannot be read as CSV: {found[0]}", row=found[1])
     try:
         arrow = pacsv.read_csv(
             path if data is None else pa.BufferReader(data),
@@ -167,8 +171,32 @@ def _not_utf8(content: bytes, skip_rows: int) -> tuple[str, int] | None:
         content.decode("utf-8")
     except UnicodeDecodeError as error:
         line = content[: error.start].count(b"\n") + 1
-        return (f"not UTF-8 text (invalid byte 0x{content[error.start]:02x} at offset {error.start}, "
-                f"line {line})", max(line - skip_rows, 1))
+        byte, where = content[error.start], f"offset {error.start}, line {line}"
+        return f"not UTF-8 text (invalid byte 0x{byte:02x} at {where})", max(line - skip_rows, 1)
+    return None
+
+
+def _file_not_utf8(path: Path, skip_rows: int, block_size: int = 1 << 20) -> tuple[str, int] | None:
+    """`_not_utf8` for a file read in blocks (a character may straddle two blocks)."""
+    carry, offset, newlines = b"", 0, 0
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(block_size), b""):
+            chunk, carry = carry + block, b""
+            try:
+                chunk.decode("utf-8")
+            except UnicodeDecodeError as error:
+                if not (error.reason == "unexpected end of data" and error.end == len(chunk)):
+                    line = newlines + chunk[: error.start].count(b"\n") + 1
+                    problem = (f"not UTF-8 text (invalid byte 0x{chunk[error.start]:02x} at offset "
+                               f"{offset + error.start}, line {line})")
+                    return problem, max(line - skip_rows, 1)
+                chunk, carry = chunk[: error.start], chunk[error.start:]     # finished by the next block
+            newlines += chunk.count(b"\n")
+            offset += len(chunk)
+    if carry:
+        line = newlines + 1
+        return (f"not UTF-8 text (a character cut short at offset {offset}, line {line}: a truncated file?)",
+                max(line - skip_rows, 1))
     return None
 
 

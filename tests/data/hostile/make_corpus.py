@@ -16,7 +16,6 @@ import base64
 import io
 import re
 import shutil
-import struct
 import zipfile
 from pathlib import Path
 
@@ -638,8 +637,8 @@ def info_row(issuer: str, cusip: str, value, shares, kind: str | None = "SH", pu
              *([f"<ns1:sshPrnamtType>{kind}</ns1:sshPrnamtType>"] if kind else []), "</ns1:shrsOrPrnAmt>",
              *([f"<ns1:putCall>{put_call}</ns1:putCall>"] if put_call else []), extra,
              "<ns1:investmentDiscretion>SOLE</ns1:investmentDiscretion>",
-             f"<ns1:votingAuthority><ns1:Sole>{shares}</ns1:Sole><ns1:Shared>0</ns1:Shared>"
-             "<ns1:None>0</ns1:None></ns1:votingAuthority>"]
+             (f"<ns1:votingAuthority><ns1:Sole>{shares}</ns1:Sole><ns1:Shared>0</ns1:Shared>"
+              "<ns1:None>0</ns1:None></ns1:votingAuthority>")]
     return "\t<ns1:infoTable>\n" + "".join(f"\t\t{p}\n" for p in parts if p) + "\t</ns1:infoTable>\n"
 
 
