@@ -3,7 +3,10 @@ a request head and for a client that reads nothing (docs/web.md, "Slow and large
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
+import socket
+import struct
 
 from smartmoney.web.guard import check_token
 
@@ -52,8 +55,9 @@ def deadlines(head: float = HEAD_TIMEOUT, stall: float = STALL_TIMEOUT):
       keep-alive connection, and any byte received stops that clock: a client sending its headers
       a byte at a time, or never finishing them, held a connection for ever (slowloris).
     - `stall`: while the answer waits on the client (the socket's buffers full), the client must
-      read some of it within that long, else the connection is dropped with what it had pending;
-      a client that never read held the connection, and its answer in memory, for ever.
+      read some of it within that long, else the connection is reset, dropping what it had pending
+      (in the process and in the kernel); a client that never read held the connection, and its
+      answer in memory, for ever.
     """
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
@@ -76,6 +80,9 @@ def deadlines(head: float = HEAD_TIMEOUT, stall: float = STALL_TIMEOUT):
             self._stall_timer = None
             now = self.transport.get_write_buffer_size()
             if pending is not None and now >= pending:
+                sock = self.transport.get_extra_info("socket")
+                with contextlib.suppress(OSError, AttributeError):   # a reset: the kernel's buffer goes too
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 self.transport.abort()
             elif now:
                 self._stall_timer = self.loop.call_later(stall, self._watch, now)
