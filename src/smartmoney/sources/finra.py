@@ -242,7 +242,11 @@ def _header(path: Path, line: bytes, delimiter: str) -> list[str]:
     except UnicodeDecodeError as error:
         raise FileError(path, f"not UTF-8 text (invalid byte at offset {error.start} of the "
                         "header)", row=1) from None
-    return [name.strip().strip('"') for name in next(csv.reader([text], delimiter=delimiter))]
+    try:
+        names = next(csv.reader([text], delimiter=delimiter), [])
+    except csv.Error as error:
+        raise FileError(path, f"the header cannot be read: {error}", row=1) from None
+    return [name.strip().strip('"') for name in names]
 
 
 def _checked_trailer(path: Path, lines: list[bytes]) -> list[bytes]:

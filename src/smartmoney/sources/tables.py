@@ -115,7 +115,7 @@ class TableFile:
                 raise FileError(path, f"column {', '.join(duplicated)} appears twice in the Parquet schema",
                                 row=1)
             arrow = pq.read_table(path)
-        except (pa.ArrowInvalid, OSError) as error:
+        except (pa.ArrowException, OSError, UnicodeDecodeError) as error:
             raise FileError(path, f"not a readable Parquet file: {str(error).splitlines()[0]}") from None
         texts = {}
         for name, column in zip(arrow.column_names, arrow.columns):
