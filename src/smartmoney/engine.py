@@ -23,7 +23,7 @@ ENGINES = ("duckdb", "spark")
 
 def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = None,
             threads: int | None = None, manifest: dict | None = None,
-            tables: tuple[str, ...] | None = None) -> ibis.BaseBackend:
+            tables: tuple[str, ...] | None = None, spark_master: str | None = None) -> ibis.BaseBackend:
     """An Ibis backend with the store's tables registered.
 
     Parameters
@@ -40,6 +40,9 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         Read this manifest's files instead of the committed ones (a transaction's own view).
     tables
         Register only these tables (default: all).
+    spark_master
+        Where Spark runs (a master URL or sc:// for Spark Connect); default
+        $SMARTMONEY_SPARK_MASTER, else local[*] (see `spark_master`; docs/spark.md).
     """
     if engine == "duckdb":
         backend = ibis.duckdb.connect()
@@ -53,7 +56,8 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
         if threads:
             backend.raw_sql(f"SET threads = {int(threads)}")
     elif engine == "spark":
-        backend = ibis.pyspark.connect(spark_session())
+        session = spark_session(spark_master)
+        backend = ibis.pyspark.connect(session)
     else:
         raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
     manifest = manifest or store.manifest()
@@ -62,7 +66,7 @@ def connect(store: Store, engine: str = "duckdb", *, memory_limit: str | None = 
             continue
         files = [str(path) for path in store.files(name, manifest)]
         if engine == "spark":
-            _register_spark(name, files, table)
+            _register_spark(session, name, files, table)
         elif files:
             backend.read_parquet(files, table_name=name)
         else:
@@ -83,9 +87,8 @@ _SPARK_TYPES = {"string": "STRING", "enum": "STRING", "date": "DATE", "timestamp
                 "float": "DOUBLE", "integer": "BIGINT"}
 
 
-def _register_spark(name: str, files: list[str], table) -> None:
+def _register_spark(session, name: str, files: list[str], table) -> None:
     """A temporary view over the listed files (Ibis' read_parquet takes one path only)."""
-    session = spark_session()
     ddl = ", ".join(f"`{c.name}` {_SPARK_TYPES[c.kind]}" for c in table.columns)
     frame = session.read.schema(ddl).parquet(*files) if files else session.createDataFrame([], ddl)
     frame.createOrReplaceTempView(name)
@@ -99,14 +102,63 @@ def _checked_size(size: str) -> str:
     return text
 
 
-@cache
-def spark_session():
-    """One local Spark session per process (local[*], UTC, Arrow transfers on)."""
+SPARK_MASTER_ENV = "SMARTMONEY_SPARK_MASTER"
+DEFAULT_SPARK_MASTER = "local[*]"
+# Ibis nests every step of a metric into one plan, and Spark writes each plan out as text when it
+# runs it (cached tables inline their own plan): unbounded, that text outgrew a 1 GiB driver heap.
+MAX_PLAN_STRING = 200_000
+IN_FILTER_DATES = 2_000
+
+
+def spark_master(master: str | None = None) -> str | None:
+    """Where Spark runs: `master` (a flag), else $SMARTMONEY_SPARK_MASTER, else local[*].
+
+    A value is a Spark master URL (local[4], spark://host:7077, yarn, k8s://...) or a Spark
+    Connect URL (sc://host:15002). None means "leave it to Spark": under spark-submit (which
+    has set --master) or when $SPARK_REMOTE names a Spark Connect server, and no flag or
+    $SMARTMONEY_SPARK_MASTER says otherwise.
+    """
+    chosen = master or os.environ.get(SPARK_MASTER_ENV) or None
+    if chosen:
+        return chosen
+    if os.environ.get("PYSPARK_GATEWAY_PORT") or os.environ.get("SPARK_REMOTE"):
+        return None                 # spark-submit's --master, or Spark Connect's $SPARK_REMOTE
+    return DEFAULT_SPARK_MASTER
+
+
+def spark_builder(master: str | None = None):
+    """The SparkSession builder `spark_session` uses (apart, so tests can read its settings).
+
+    Every session: UTC, Arrow transfers, bounded plan strings, date lists pushed to Parquet.
+    Local masters also get a driver heap of `default_memory_limit()` (the DuckDB default: a
+    fifth of the machine's memory), 8 shuffle partitions, no web UI and errors-only logging; on
+    a cluster those come from spark-submit or spark-defaults.conf (docs/spark.md).
+    """
     from pyspark.sql import SparkSession
 
-    return (SparkSession.builder.master("local[*]").appName("smartmoney")
-            .config("spark.sql.session.timeZone", "UTC")
+    where = spark_master(master)
+    builder = SparkSession.builder.appName("smartmoney")
+    if where is not None and where.startswith("sc://"):
+        builder = builder.remote(where)
+    elif where is not None:
+        builder = builder.master(where)
+    if where is not None and where.startswith("local"):
+        # One machine: no web UI, errors only (not a warning per unpartitioned window over a
+        # small table), few shuffle partitions; a cluster keeps its own settings for these.
+        builder = (builder.config("spark.driver.memory", default_memory_limit().replace("MB", "m"))
+                   .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.log.level", "ERROR").config("spark.sql.shuffle.partitions", "8"))
+    return (builder.config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-            .config("spark.ui.enabled", "false")
-            .config("spark.sql.shuffle.partitions", "8")
-            .getOrCreate())
+            .config("spark.sql.maxPlanStringLength", str(MAX_PLAN_STRING))
+            # A date list (period ends, refreshed days) is pushed to Parquet as single dates, so
+            # the one-day files outside it are skipped; past 10 values Spark would push only
+            # [min, max] and read every day in between.
+            .config("spark.sql.parquet.pushdown.inFilterThreshold", str(IN_FILTER_DATES)))
+
+
+@cache
+def spark_session(master: str | None = None):
+    """One Spark session per process: local[*] unless told otherwise (see `spark_master`),
+    UTC, Arrow transfers on."""
+    return spark_builder(master).getOrCreate()
