@@ -15,6 +15,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from smartmoney.schema import TABLES
@@ -24,8 +25,9 @@ from smartmoney.store import IngestReport, Store, StoreError
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Hedge funds and retail in US stocks, side by side.")
 # Piped output is not cut to 80 columns: tables stay whole in logs and CI.
-out = Console(width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 240)
+# Markup off: file names, reasons and values are printed as they are ("[scale]" stays).
+out = Console(width=None if sys.stdout.isatty() else 240, markup=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 240, markup=False)
 
 StoreOption = Annotated[Path, typer.Option("--store", help="The store directory.")]
 USER_ERRORS = (StoreError, FileError, KeyError, ValueError)
@@ -33,7 +35,7 @@ USER_ERRORS = (StoreError, FileError, KeyError, ValueError)
 
 def _fail(error: Exception) -> None:
     message = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -297,7 +299,7 @@ def retail_identify(
         with err.status(f"Classifying prints ({method})..."):
             frame = identify(connect(opened, engine), method, date=date).to_pandas()
         for warning in tape_warnings(frame):
-            err.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+            err.print(f"[bold yellow]warning:[/] {escape(warning)}", highlight=False, markup=True, soft_wrap=True)
         report = write_retail_flows(opened, frame, method) if write else None
     except USER_ERRORS as error:
         _fail(error)

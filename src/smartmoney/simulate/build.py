@@ -17,7 +17,10 @@ def build(scenario, store: Store, *, funds: int | None = None, names_min: int | 
     and aborts the build, leaving the store as it was.
     """
     from smartmoney.simulate.book import simulate
+    from smartmoney.simulate.scenario import MAX_FUNDS
 
+    if funds is not None and not 1 <= funds <= MAX_FUNDS:
+        raise ValueError(f"--funds must be between 1 and {MAX_FUNDS:,}, got {funds}")
     reports = []
     source = f"simulate:{scenario.name}"
     with store.transaction() as tx:

@@ -40,6 +40,7 @@ from smartmoney.taxonomy import gics_hierarchy, is_trading_day, sectors, sp500_u
 WHO = ("hedge_funds", "retail")
 RATES = ("long_buy", "long_sell", "short_sale", "short_cover")
 SELECTORS = ("sector", "industry_group", "industry", "sub_industry", "ticker")
+MAX_FUNDS = 100_000                # a simulated book larger than this is a typo, not a test
 TOP_KEYS = ("name", "seed", "start", "end", "funds", "retail")
 OPTIONAL_TOP_KEYS = ("plant", "scale")
 SCALE_KEYS = ("names_min", "names_max")
@@ -194,8 +195,8 @@ class _Parser:
         end = self.date(document, "end", "")
         if seed < 0:
             raise self.fail("", f"'seed' must be >= 0, got {seed}")
-        if funds < 1:
-            raise self.fail("", f"'funds' must be >= 1, got {funds}")
+        if not 1 <= funds <= MAX_FUNDS:
+            raise self.fail("", f"'funds' must be between 1 and {MAX_FUNDS:,}, got {funds}")
         for key, day in (("start", start), ("end", end)):
             if not is_trading_day(day):
                 raise self.fail("", f"{key!r} {day} is not an NYSE trading day")
