@@ -261,7 +261,7 @@ def test_unknown_packaged_scenario_lists_known_ones():
     (BASE.replace('funds = 20\n', ''), "missing key 'funds'"),
     (BASE.replace('"2024-01-02"', '"2024-13-02"'), "'start' must be an ISO date"),
     (BASE.replace('"2024-01-02"', '"2024-01-06"'), "not an NYSE trading day"),
-    (BASE.replace("funds = 20", "funds = 0"), "'funds' must be >= 1"),
+    (BASE.replace("funds = 20", "funds = 0"), "'funds' must be between 1 and 100,000"),
     (BASE.replace("funds = 20", 'funds = "20"'), "'funds' must be int"),
     (BASE.replace("retail = true", "retail = tru"), "invalid TOML"),
     (BASE + PLANT.replace("Health Care", "Tech"),
