@@ -7,7 +7,6 @@ import json
 
 import numpy as np
 import pandas as pd
-import pytest
 from books import make_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -77,9 +76,6 @@ def test_a_dominated_or_thin_sector_is_never_stated(tmp_path_factory, target, mo
         assert all(row[key] is None for row in rows for key in numbers if key.endswith(("flow", "gross", "lmv")))
 
 
-@pytest.mark.xfail(strict=True, reason="known leak (issue 9): complementary suppression works within one "
-                   "table; a suppressed industry is still the published sector minus its published sibling "
-                   "industries (hierarchical suppression not done)")
 def test_a_thin_industry_is_not_given_away_by_its_sector(tmp_path):
     # NVDA (Semiconductors) held by 2 accounts, MSFT (Software) by all: IT is published.
     store = _book(tmp_path / "s", target="none", mode="none", holders=0, seed=1)

@@ -210,6 +210,9 @@ def simulate(
 
 
 EngineOption = Annotated[str, typer.Option(help="duckdb (default) or spark.")]
+MemoryOption = Annotated[str | None, typer.Option(
+    help="DuckDB memory limit, e.g. 6GB (DuckDB spills to disk beyond it; leave ~0.7 GB for the rest of the "
+         "process). Default: a fifth of the machine's memory.")]
 KOption = Annotated[int, typer.Option(help="Disclosure: fewest accounts in a published cell.")]
 POption = Annotated[float, typer.Option(help="Disclosure: largest share of one account, percent.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Use only data knowable on this date.")]
@@ -248,8 +251,7 @@ def metrics(
     k: KOption = 5,
     p: POption = 50.0,
     last: Annotated[int, typer.Option(help="Rows shown in the table format (0 = all).")] = 20,
-    memory_limit: Annotated[str | None, typer.Option(help="DuckDB memory limit, e.g. 6GB; "
-                                                     "DuckDB spills to disk beyond it.")] = None,
+    memory_limit: MemoryOption = None,
 ) -> None:
     """Metric tables: exposure, flows, retail, hedge funds vs retail (disclosure control applied).
 
@@ -389,6 +391,7 @@ def report(
     json_out: Annotated[Path | None, typer.Option("--json-out", help="Also write the JSON here.")] = None,
     k: KOption = 5,
     p: POption = 50.0,
+    memory_limit: MemoryOption = None,
 ) -> None:
     """The weekly positioning note: headline, leverage, flows, sectors, the turn, macro."""
     import smartmoney as sm
@@ -401,7 +404,7 @@ def report(
         if format not in renderers:
             raise ValueError(f"unknown format {format!r}; choose text, md, json or html")
         with err.status("Computing flows, exposure and facts for the weekly note..."):
-            built = reports.build(sm.open(store, engine=engine, k=k, p=p), as_of)
+            built = reports.build(sm.open(store, engine=engine, k=k, p=p, memory_limit=memory_limit), as_of)
     except USER_ERRORS as error:
         _fail(error)
     text = renderers[format](built)

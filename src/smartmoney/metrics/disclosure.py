@@ -5,7 +5,11 @@ single account holds more than `p` percent of it (an empty cell, to which no acc
 is published as zero: it reveals no account's position) (the dominance rule statistical agencies use).
 Complementary suppression: when a period has exactly one suppressed group cell, the smallest
 published cell of that period is suppressed too, so that the book total minus the published
-cells does not give the suppressed value away.
+cells does not give the suppressed value away. The same holds inside every grouping the cells
+nest in (an industry's sector and industry group, a sector's TMT side): a sector's published
+total minus its published industries must not give a hidden industry away. Complements are
+taken among cells some account contributes to (an empty cell is known to be zero), and the
+passes (each over every grouping at once) repeat up to `PASSES` times.
 """
 
 from __future__ import annotations
@@ -27,8 +31,11 @@ class Disclosure:
             raise ValueError(f"disclosure needs k >= 1 and 0 < p <= 100 (got k={self.k}, p={self.p})")
 
 
+PASSES = 3
+
+
 def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
-             rule: Disclosure) -> ibis.Table:
+             rule: Disclosure, enclosing: ibis.Table | None = None) -> ibis.Table:
     """Mark and blank the cells the rule forbids.
 
     Parameters
@@ -42,21 +49,38 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
         The column the dominance rule measures (gross exposure, or gross traded for flows).
     values
         Columns set to null in a suppressed cell.
+    enclosing
+        Per group, the group of each grouping it nests in (`groups.enclosing`), or None.
     """
     primary = (((cells.accounts > 0) & (cells.accounts < rule.k))
                | (cells.top > cells[size].abs() * (rule.p / 100.0)))
-    marked = cells.mutate(_primary=primary)
-    by_period = ibis.window(group_by="period_end")
-    ranked = marked.mutate(
-        _suppressed_in_period=marked._primary.cast("int64").sum().over(by_period),
-        _groups_in_period=marked[group].count().over(by_period),
-        _size_rank=ibis.row_number().over(
-            group_by=["period_end", marked._primary], order_by=[marked[size].abs(), marked[group]]),
-    )
-    complement = (~ranked._primary & (ranked._suppressed_in_period == 1)
-                  & (ranked._size_rank == 0) & (ranked._groups_in_period > 1))
-    suppressed = ranked._primary | complement
-    blanked = {name: ibis.ifelse(suppressed, ibis.null(ranked[name].type()), ranked[name])
+    marked = cells.mutate(_hidden=primary)
+    parents = []
+    if enclosing is not None:
+        parents = [name for name in enclosing.columns if name != group]
+        marked = marked.left_join(enclosing.rename(**{f"_in_{name}": name for name in parents}), group)
+        marked = marked.drop(*[c for c in marked.columns if c.endswith("_right")])
+    key_sets = [*(["period_end", f"_in_{name}"] for name in parents), ["period_end"]]
+    for _ in range(PASSES if parents else 1):
+        marked = _complement(marked, group, size, key_sets)
+    suppressed = marked._hidden
+    blanked = {name: ibis.ifelse(suppressed, ibis.null(marked[name].type()), marked[name])
                for name in [*values, "accounts"]}
-    return ranked.mutate(suppressed=suppressed, **blanked).drop(
-        "_primary", "_suppressed_in_period", "_groups_in_period", "_size_rank", "top")
+    return marked.mutate(suppressed=suppressed, **blanked).drop(
+        "_hidden", "top", *[f"_in_{name}" for name in parents])
+
+
+def _complement(marked: ibis.Table, group: str, size: str, key_sets: list[list[str]]) -> ibis.Table:
+    """Within each cell set (one per key set) holding exactly one hidden cell, hide the smallest
+    published cell some account contributes to as well; every key set in one pass."""
+    candidate = ~marked._hidden & (marked.accounts > 0)
+    lone = ibis.literal(False)
+    windows = {}
+    for i, keys in enumerate(key_sets):
+        windows[f"_hidden_within_{i}"] = marked._hidden.cast("int64").sum().over(ibis.window(group_by=keys))
+        windows[f"_rank_{i}"] = ibis.row_number().over(group_by=[*keys, candidate],
+                                                       order_by=[marked[size].abs(), marked[group]])
+    ranked = marked.mutate(_candidate=candidate, **windows)
+    for i in range(len(key_sets)):
+        lone |= (ranked[f"_hidden_within_{i}"] == 1) & ranked._candidate & (ranked[f"_rank_{i}"] == 0)
+    return ranked.mutate(_hidden=ranked._hidden | lone).drop("_candidate", *windows)

@@ -68,7 +68,8 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
                "net_leverage_pct_rank_1y", "net_leverage_pct_rank_5y", "gross_leverage_low_1y",
                "gross_leverage_high_1y", "net_leverage_low_1y", "net_leverage_high_1y"]
     values = [c for c in columns if c not in ("period_end", by, "accounts", "top")]
-    published = suppress(cells.select(columns), by, size="gross", values=values, rule=rule)
+    published = suppress(cells.select(columns), by, size="gross", values=values, rule=rule,
+                         enclosing=groups.enclosing(by, inputs.securities))
     return published.order_by(["period_end", by])
 
 

@@ -128,5 +128,6 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
         cells = cells.mutate(net_flow_pct_gross=100.0 * cells.net_flow / cells._gross_before.nullif(0.0)
                              ).drop("_gross_before")
     values = [c for c in OUTPUT if c in cells.columns]
-    published = suppress(cells, by, size="gross_traded", values=values, rule=rule)
+    published = suppress(cells, by, size="gross_traded", values=values, rule=rule,
+                         enclosing=groups.enclosing(by, inputs.securities))
     return published.select("period_end", by, *values, "accounts", "suppressed").order_by(["period_end", by])

@@ -49,6 +49,25 @@ def with_group(rows: ibis.Table, by: str, securities: ibis.Table, accounts: ibis
     return rows.join(labels, "security_id").rename({by: "label"})
 
 
+# The groupings each grouping nests in: a cell hidden in `by` must not be the published total of
+# one of these minus its published siblings (disclosure control suppresses within them too).
+NESTED_IN = {"sector": ("tmt",), "industry_group": ("sector", "tmt"),
+             "industry": ("industry_group", "sector", "tmt"),
+             "sub_industry": ("industry", "industry_group", "sector", "tmt"),
+             "ticker": ("sub_industry", "industry", "industry_group", "sector", "tmt")}
+
+
+def enclosing(by: str, securities: ibis.Table) -> ibis.Table | None:
+    """(by, and the group of each grouping `by` nests in) per group of `by`, or None when `by`
+    nests in nothing but the book. A group found under several parents keeps the first."""
+    if by not in NESTED_IN:
+        return None
+    labelled = securities.select("security_id")
+    for name in (by, *NESTED_IN[by]):
+        labelled = with_group(labelled, name, securities, securities)   # security groupings only
+    return labelled.group_by(by).aggregate(**{name: labelled[name].min() for name in NESTED_IN[by]})
+
+
 def basket_members(securities: ibis.Table) -> ibis.Table:
     """(security_id, basket) for every member of every basket; a security may be in several.
 
