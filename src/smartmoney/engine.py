@@ -147,7 +147,10 @@ def spark_builder(master: str | None = None):
         # small table), few shuffle partitions; a cluster keeps its own settings for these.
         builder = (builder.config("spark.driver.memory", default_memory_limit().replace("MB", "m"))
                    .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
-                   .config("spark.log.level", "ERROR").config("spark.sql.shuffle.partitions", "8"))
+                   .config("spark.log.level", "ERROR").config("spark.sql.shuffle.partitions", "8")
+                   # The store's file lists (one file per day) checked here, not by a Spark job
+                   # per table: opening the default book took 40.8 s that way, 6.9 s this way.
+                   .config("spark.sql.sources.parallelPartitionDiscovery.threshold", "100000"))
     return (builder.config("spark.sql.session.timeZone", "UTC")
             .config("spark.sql.execution.arrow.pyspark.enabled", "true")
             .config("spark.sql.maxPlanStringLength", str(MAX_PLAN_STRING))
