@@ -34,6 +34,8 @@ import sys
 import time
 from pathlib import Path
 
+import positioning
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
@@ -48,19 +50,6 @@ WHERE_ROWS = 15
 
 PARAMS = {"funds": 1000, "names_min": 200, "names_max": 480, "start": "2019-07-01", "end": "2024-06-28"}
 
-SCENARIO = """\
-# Written by benchmarks/large.py: a plain background book (no planted episodes).
-name = "benchmark-large"
-seed = 20240628
-start = "{start}"
-end = "{end}"
-funds = {funds}
-retail = false
-
-[scale]
-names_min = {names_min}
-names_max = {names_max}
-"""
 
 
 # --------------------------------------------------------------------------------------------
@@ -218,7 +207,7 @@ def ensure_book(max_rss_gib: float) -> dict:
         shutil.rmtree(STORE)
     OUT.mkdir(parents=True, exist_ok=True)
     scenario = OUT / "scenario-large.toml"
-    scenario.write_text(SCENARIO.format(**PARAMS))
+    scenario.write_text(positioning.SCENARIO.format(scale="large", **PARAMS))
     command = [str(ROOT / ".venv/bin/smartmoney"), "simulate", "--scenario", str(scenario),
                "--store", str(STORE), "--funds", str(PARAMS["funds"]),
                "--names-min", str(PARAMS["names_min"]), "--names-max", str(PARAMS["names_max"]),

@@ -51,7 +51,7 @@ FLOW_COLUMNS = ["long_buy", "long_sell", "short_sale", "short_cover"]
 CHECK_TOLERANCE = 1e-9
 
 SCENARIO = """\
-# Written by benchmarks/positioning.py: a plain background book (no planted episodes).
+# Written by smartmoney's benchmarks: a plain background book (no planted episodes).
 name = "benchmark-{scale}"
 seed = 20240628
 start = "{start}"
