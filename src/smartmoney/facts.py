@@ -132,8 +132,10 @@ def stated(value: float | None) -> float | None:
     Stated this way, the same data gives the same numbers (78232668.8): dollar amounts are
     exact to the cent up to ~$1e13, and ratios keep 12 digits.
     """
-    if value is None or not math.isfinite(value) or value == 0:
+    if value is None or not math.isfinite(value):
         return value
+    if value == 0:
+        return 0.0
     decimals = max(2, SIGNIFICANT - math.ceil(math.log10(abs(value))))
     return round(value, decimals) + 0.0       # + 0.0: no negative zero
 

@@ -118,24 +118,34 @@ class LeanTicks:
 
 def _timestamps(day: str, ms: pd.Series) -> pd.Series:
     """`day` plus milliseconds as ISO text; unreadable values stay visible in the text."""
-    number = pd.to_numeric(ms, errors="coerce")
+    number = _numbers(ms)
     ok = number.notna() & (number >= 0) & (number < 86_400_000) & (number == np.floor(number))
     stamps = (pd.Timestamp(day) + pd.to_timedelta(number.where(ok, 0), unit="ms")).dt.strftime(
         "%Y-%m-%d %H:%M:%S.%f")
     return stamps.where(ok, day + " +" + ms.astype(str) + " ms")
 
 
+_NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
+
+
+def _numbers(text: pd.Series) -> pd.Series:
+    """Decimal text as floats, NaN where it is not a plain number. Not pd.to_numeric: a fuzzed
+    tick file made it crash the interpreter (a segmentation fault in pandas 2.3.3)."""
+    plain = text.astype(str).str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool)
+    return pd.Series(np.where(plain, text.where(plain, "nan"), "nan").astype(float), index=text.index)
+
+
 def _dollars(scaled: pd.Series) -> pd.Series:
     """Ten-thousandths of a dollar as dollar text; unreadable values are kept as they were."""
-    number = pd.to_numeric(scaled, errors="coerce")
+    number = _numbers(scaled)
     return (number / _SCALE).map(repr).where(number.notna(), scaled)
 
 
 def _nbbo(ts: pd.Series, symbol: str, text: pd.DataFrame, usable: np.ndarray
           ) -> tuple[pd.DataFrame, np.ndarray]:
     """The NBBO after each quote row, and which rows have no NBBO yet."""
-    bids = pd.to_numeric(text["bid"], errors="coerce") / _SCALE
-    asks = pd.to_numeric(text["ask"], errors="coerce") / _SCALE
+    bids = _numbers(text["bid"]) / _SCALE
+    asks = _numbers(text["ask"]) / _SCALE
     best_bid = bids.where(usable & (bids > 0)).ffill()
     best_ask = asks.where(usable & (asks > 0)).ffill()
     unreadable = bids.isna() | asks.isna()
