@@ -523,7 +523,7 @@ def test_k_of_n_is_a_count_within_the_window(values, window):
 
 
 def test_facts_state_their_numbers_to_the_cent_or_12_digits():
-    from smartmoney.facts import stated
+    from smartmoney.facts import Fact, stated
 
     # The same sum added in two orders: one number once stated.
     assert stated(-78232668.79999995) == stated(-78232668.80000007) == -78232668.8
@@ -531,7 +531,7 @@ def test_facts_state_their_numbers_to_the_cent_or_12_digits():
     assert stated(1234567890123.4567) == 1234567890123.46          # cents kept on a trillion
     assert stated(234.234567890123) == 234.23456789                 # 12 significant digits
     assert str(stated(-1e-17 * 0)) == "0.0" and stated(None) is None
-    fact = F.Fact("x", "level", "hedge_funds", "net_flow", "book", "all", "W", dt.date(2024, 6, 28),
+    fact = Fact("x", "level", "hedge_funds", "net_flow", "book", "all", "W", dt.date(2024, 6, 28),
                   -78232668.79999995, sd=-0.3440717141150045, components={"previous": -177838448.68000007})
     assert fact.to_dict()["value"] == -78232668.8 and fact.to_dict()["sd"] == -0.344071714115
     assert fact.to_dict()["components"] == {"previous": -177838448.68}
