@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from test_web import web_store  # noqa: F401  (the small simulated book of the dashboard's tests)
 
@@ -316,8 +316,8 @@ def test_a_burst_of_500_concurrent_requests(server, capsys):
     paths = [HEALTH, "/health", "/api/info", "/", FLOWS]
 
     async def burst() -> list[tuple[int, float]]:
-        limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", limits=limits,
+        limits = httpx2.Limits(max_connections=None, max_keepalive_connections=0)
+        async with httpx2.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", limits=limits,
                                      timeout=120) as client:
             start = asyncio.Event()
 
