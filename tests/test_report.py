@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from json_close import assert_json_close
 
 import smartmoney as sm
 from smartmoney.report import build, render_json, render_markdown, render_text
@@ -23,21 +24,6 @@ def demo_report(demo_store):
     return build(sm.open(demo_store), "2024-06-28")
 
 
-def _numbers_close(left, right, path="$"):
-    if isinstance(left, float) or isinstance(right, float):
-        assert left == pytest.approx(right, rel=1e-9, abs=1e-9), path
-    elif isinstance(left, dict):
-        assert left.keys() == right.keys(), path
-        for key in left:
-            _numbers_close(left[key], right[key], f"{path}.{key}")
-    elif isinstance(left, list):
-        assert len(left) == len(right), path
-        for i, (a, b) in enumerate(zip(left, right)):
-            _numbers_close(a, b, f"{path}[{i}]")
-    else:
-        assert left == right, path
-
-
 def test_demo_report_matches_the_golden_text_and_json(demo_report, update_golden):
     text, payload = render_text(demo_report), json.loads(render_json(demo_report))
     payload.pop("store")
@@ -45,7 +31,7 @@ def test_demo_report_matches_the_golden_text_and_json(demo_report, update_golden
         (GOLDEN / "demo-report.txt").write_text(text)
         (GOLDEN / "demo-report.json").write_text(json.dumps(payload, indent=1) + "\n")
     assert text == (GOLDEN / "demo-report.txt").read_text(), "run pytest --update-golden after checking the diff"
-    _numbers_close(payload, json.loads((GOLDEN / "demo-report.json").read_text()))
+    assert_json_close(payload, json.loads((GOLDEN / "demo-report.json").read_text()), rel=1e-9, abs=1e-9)
 
 
 def test_every_sentence_is_backed_by_facts_of_the_book(demo_report, demo_store):

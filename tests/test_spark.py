@@ -26,6 +26,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+from json_close import assert_json_close
 
 import smartmoney as sm
 from smartmoney import facts as F
@@ -146,24 +147,7 @@ def test_the_whole_report_is_the_same_on_spark(books):
 
     duck, spark = (build(book) for book in books)
     assert render_text(duck) == render_text(spark)
-    assert_same_facts_json(json.loads(render_json(duck)), json.loads(render_json(spark)))
-
-
-def assert_same_facts_json(duck, spark, where: str = "report") -> None:
-    """Two JSON documents equal, numbers to the cent / 1e-9 relative."""
-    assert type(duck) is type(spark) or {type(duck), type(spark)} <= {int, float}, where
-    if isinstance(duck, dict):
-        assert duck.keys() == spark.keys(), where
-        for key in duck:
-            assert_same_facts_json(duck[key], spark[key], f"{where}.{key}")
-    elif isinstance(duck, list):
-        assert len(duck) == len(spark), where
-        for i, (left, right) in enumerate(zip(duck, spark)):
-            assert_same_facts_json(left, right, f"{where}[{i}]")
-    elif isinstance(duck, float):
-        assert np.isclose(duck, spark, rtol=REL, atol=CENT), (where, duck, spark)
-    else:
-        assert duck == spark, (where, duck, spark)
+    assert_json_close(json.loads(render_json(duck)), json.loads(render_json(spark)), rel=REL, abs=CENT)
 
 
 def test_the_spark_master_setting_reaches_the_session_builder(monkeypatch):

@@ -85,11 +85,16 @@ class Book:
 
     def flows(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
         """Flows per period_end and group (see `smartmoney.metrics.flows`)."""
+        gross = self.exposure(by=by, freq=freq, as_of=as_of).select("period_end", by, "gross")
+        return self.inputs(as_of).cached(("flows", by, freq), lambda: metrics.with_pct_gross(
+            self._flows(by, freq, as_of), gross, by))
+
+    def _flows(self, by: str, freq: str, as_of: str | dt.date | None) -> ibis.Table:
+        """`flows` without net_flow_pct_gross, which needs the exposure too."""
         self._check(by, freq)
         inputs = self.inputs(as_of)
-        gross = self.exposure(by=by, freq=freq, as_of=as_of).select("period_end", by, "gross")
-        return inputs.cached(("flows", by, freq), lambda: metrics.flows(
-            inputs, by=by, freq=freq, use_trades=self.uses_trades, rule=self.disclosure, gross=gross))
+        return inputs.cached(("flows", by, freq, "own"), lambda: metrics.flows(
+            inputs, by=by, freq=freq, use_trades=self.uses_trades, rule=self.disclosure))
 
     def retail(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
         """Retail flows per period_end and group (see `smartmoney.metrics.retail`)."""
@@ -105,7 +110,7 @@ class Book:
         self._check(by, "W")
         inputs = self.inputs(as_of)
         return inputs.cached(("divergence", by), lambda: retail.divergence(
-            self.flows(by=by, freq="W", as_of=as_of), self.retail(by=by, freq="W", as_of=as_of), by=by))
+            self._flows(by, "W", as_of), self.retail(by=by, freq="W", as_of=as_of), by=by))
 
     def swap_share(self, as_of: str | dt.date | None = None) -> ibis.Table:
         """Hedge-fund selling absorbed by retail, in % of hedge-fund gross selling, per week."""

@@ -460,8 +460,8 @@ class Transaction:
             self._replace_partition(table, f"date={day}", _empty_frame(table))
         if todo and tables.get("positions"):
             view = None if todo == days else self._flow_view(todo)
-            inputs = (Inputs(connect(self.store, manifest=self.manifest, tables=FLOW_INPUTS)) if view is None
-                      else Inputs(connect(self.store, manifest=view, tables=FLOW_INPUTS), all_accounts_have_equity=True))
+            inputs = Inputs(connect(self.store, manifest=view or self.manifest, tables=FLOW_INPUTS),
+                            all_accounts_have_equity=view is not None)
             for start in range(0, len(todo), FLOW_DAYS_PER_QUERY):
                 chunk = [dt.date.fromisoformat(day) for day in todo[start:start + FLOW_DAYS_PER_QUERY]]
                 flows = position_flows(inputs, dates=chunk).to_pandas()

@@ -4,7 +4,7 @@ A cell (period x group) is published only when at least `k` distinct accounts co
 single account holds more than `p` percent of it (an empty cell, to which no account contributes,
 is published as zero: it reveals no account's position) (the dominance rule statistical agencies use).
 Complementary suppression: when a period has exactly one suppressed group cell, the smallest
-published cell of that period is suppressed too, so that the book total minus the published
+published cell of that period (every one of them, on a tie) is suppressed too, so that the book total minus the published
 cells does not give the suppressed value away. The same holds inside every grouping the cells
 nest in (an industry's sector and industry group, a sector's TMT side): a sector's published
 total minus its published industries must not give a hidden industry away. Complements are
@@ -54,7 +54,8 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
     """
     primary = (((cells.accounts > 0) & (cells.accounts < rule.k))
                | (cells.top > cells[size].abs() * (rule.p / 100.0)))
-    marked = cells.mutate(_hidden=primary)
+    # The passes run on the few columns they need (a window copies every column it carries).
+    marked = cells.select("period_end", group, size, "accounts", _hidden=primary)
     parents = []
     if enclosing is not None:
         parents = [name for name in enclosing.columns if name != group]
@@ -63,24 +64,23 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
     key_sets = [*(["period_end", f"_in_{name}"] for name in parents), ["period_end"]]
     for _ in range(PASSES if parents else 1):
         marked = _complement(marked, group, size, key_sets)
-    suppressed = marked._hidden
-    blanked = {name: ibis.ifelse(suppressed, ibis.null(marked[name].type()), marked[name])
+    hidden = marked.select("period_end", group, suppressed=marked._hidden)
+    joined = cells.join(hidden, ["period_end", group]).drop("top")
+    blanked = {name: ibis.ifelse(joined.suppressed, ibis.null(joined[name].type()), joined[name])
                for name in [*values, "accounts"]}
-    return marked.mutate(suppressed=suppressed, **blanked).drop(
-        "_hidden", "top", *[f"_in_{name}" for name in parents])
+    return joined.mutate(**blanked)
 
 
 def _complement(marked: ibis.Table, group: str, size: str, key_sets: list[list[str]]) -> ibis.Table:
     """Within each cell set (one per key set) holding exactly one hidden cell, hide the smallest
-    published cell some account contributes to as well; every key set in one pass."""
+    published cell some account contributes to as well (all of them on a tie); every key set in
+    one pass, each one window (a sum and a minimum over the same partition)."""
     candidate = ~marked._hidden & (marked.accounts > 0)
+    magnitude = marked[size].abs()
     lone = ibis.literal(False)
-    windows = {}
-    for i, keys in enumerate(key_sets):
-        windows[f"_hidden_within_{i}"] = marked._hidden.cast("int64").sum().over(ibis.window(group_by=keys))
-        windows[f"_rank_{i}"] = ibis.row_number().over(group_by=[*keys, candidate],
-                                                       order_by=[marked[size].abs(), marked[group]])
-    ranked = marked.mutate(_candidate=candidate, **windows)
-    for i in range(len(key_sets)):
-        lone |= (ranked[f"_hidden_within_{i}"] == 1) & ranked._candidate & (ranked[f"_rank_{i}"] == 0)
-    return ranked.mutate(_hidden=ranked._hidden | lone).drop("_candidate", *windows)
+    for keys in key_sets:
+        window = ibis.window(group_by=keys)
+        hidden_within = marked._hidden.cast("int64").sum().over(window)
+        smallest = ibis.ifelse(candidate, magnitude, ibis.null("float64")).min().over(window)
+        lone |= (hidden_within == 1) & candidate & (magnitude == smallest)
+    return marked.mutate(_hidden=marked._hidden | lone)

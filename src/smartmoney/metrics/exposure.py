@@ -37,9 +37,13 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
 
     valued = inputs.cached(("valued", freq), on_period_ends)
     labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
-    per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
-        lmv=ibis.ifelse(labelled.value > 0, labelled.value, 0.0).sum(),
-        smv=ibis.ifelse(labelled.value < 0, labelled.value, 0.0).sum())
+    sides = {"lmv": ibis.ifelse(labelled.value > 0, labelled.value, 0.0),
+             "smv": ibis.ifelse(labelled.value < 0, labelled.value, 0.0)}
+    if groups.one_security_each(by, inputs.securities):
+        per_account = labelled.select("date", by, "account_id", **sides)   # already one row each
+    else:
+        per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
+            **{name: side.sum() for name, side in sides.items()})
     per_account = per_account.mutate(gross=per_account.lmv - per_account.smv)
     cells = per_account.group_by(["date", by]).aggregate(
         lmv=per_account.lmv.sum(), smv=per_account.smv.sum(), gross=per_account.gross.sum(),

@@ -81,14 +81,12 @@ def daily_flows(inputs: Inputs, use_trades: bool) -> ibis.Table:
     return inputs.cached(("flows", False), lambda: position_flows(inputs))
 
 
-def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclosure,
-          gross: ibis.Table | None = None) -> ibis.Table:
+def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclosure) -> ibis.Table:
     """Flows per period_end and group, with sd units, z-scores, ranks and disclosure control.
 
     Columns: period_end, <by>, long_buy, long_sell, short_sale, short_cover, net_flow,
-    gross_traded, risk_on, risk_off, accounts, net_flow_sd, net_flow_z,
-    net_flow_pct_rank_1y, net_flow_pct_rank_5y, net_flow_pct_gross (net flow in percent of the
-    group's gross exposure at the previous period end, when `gross` is given), suppressed.
+    gross_traded, risk_on, risk_off, net_flow_sd, net_flow_z, net_flow_pct_rank_1y,
+    net_flow_pct_rank_5y, accounts, suppressed (see `with_pct_gross` for net_flow_pct_gross).
     Every period has a row for every group seen (zero when nothing traded).
     """
     daily = daily_flows(inputs, use_trades)
@@ -102,8 +100,11 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     # Summed once per frequency and shared by every grouping (a fifth of the daily rows for W).
     per_period = inputs.cached(("flows_per_period", use_trades, freq), summed_per_period)
     labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
-    per_account = (labelled.group_by(["period_end", by, "account_id"])
-                   .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
+    if groups.one_security_each(by, inputs.securities):
+        per_account = labelled.select("period_end", by, "account_id", *COMPONENTS)   # already so
+    else:
+        per_account = (labelled.group_by(["period_end", by, "account_id"])
+                       .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
     per_account = per_account.mutate(gross_traded=sum(per_account[c] for c in COMPONENTS))
     cells = per_account.group_by(["period_end", by]).aggregate(
         **{c: per_account[c].sum() for c in (*COMPONENTS, "gross_traded")},
@@ -120,14 +121,20 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     )
     cells = with_sd_units(cells, by, "net_flow", freq)
     cells = with_pct_ranks(cells, by, ["net_flow"], freq)
-    if gross is not None:
-        previous = gross.mutate(
-            _gross_before=gross.gross.lag().over(group_by=by, order_by="period_end")
-        ).select("period_end", by, "_gross_before")
-        cells = cells.left_join(previous, ["period_end", by]).drop("period_end_right", f"{by}_right")
-        cells = cells.mutate(net_flow_pct_gross=100.0 * cells.net_flow / cells._gross_before.nullif(0.0)
-                             ).drop("_gross_before")
     values = [c for c in OUTPUT if c in cells.columns]
     published = suppress(cells, by, size="gross_traded", values=values, rule=rule,
                          enclosing=groups.enclosing(by, inputs.securities))
     return published.select("period_end", by, *values, "accounts", "suppressed").order_by(["period_end", by])
+
+
+def with_pct_gross(flows: ibis.Table, gross: ibis.Table, by: str) -> ibis.Table:
+    """`flows` plus net_flow_pct_gross: the net flow in percent of the group's published gross
+    exposure (`gross`: period_end, <by>, gross) at the previous period end. Null where either
+    is suppressed, so neither gives the other away."""
+    previous = gross.mutate(
+        _gross_before=gross.gross.lag().over(group_by=by, order_by="period_end")
+    ).select("period_end", by, "_gross_before")
+    joined = flows.left_join(previous, ["period_end", by]).drop("period_end_right", f"{by}_right")
+    joined = joined.mutate(net_flow_pct_gross=100.0 * joined.net_flow / joined._gross_before.nullif(0.0))
+    columns = [c for c in flows.columns if c not in ("accounts", "suppressed")]
+    return joined.select(*columns, "net_flow_pct_gross", "accounts", "suppressed").order_by(["period_end", by])

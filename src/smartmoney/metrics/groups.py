@@ -49,6 +49,15 @@ def with_group(rows: ibis.Table, by: str, securities: ibis.Table, accounts: ibis
     return rows.join(labels, "security_id").rename({by: "label"})
 
 
+def one_security_each(by: str, securities: ibis.Table) -> bool:
+    """True when every group of `by` is one security (tickers, when no two securities share
+    one): rows per account and security are then already rows per account and group."""
+    if by != "ticker":
+        return False
+    counts = securities.aggregate(rows=securities.count(), tickers=securities.ticker.nunique()).execute()
+    return int(counts["rows"].iloc[0]) == int(counts["tickers"].iloc[0])
+
+
 # The groupings each grouping nests in: a cell hidden in `by` must not be the published total of
 # one of these minus its published siblings (disclosure control suppresses within them too).
 NESTED_IN = {"sector": ("tmt",), "industry_group": ("sector", "tmt"),
