@@ -1,4 +1,4 @@
-"""Shared helpers of the benchmark scripts: the sections of benchmarks/RESULTS.md, the machine.
+"""Shared helpers of the benchmark scripts: their paths, the sections of benchmarks/RESULTS.md, the machine.
 
 Each script owns one `## ...` section of RESULTS.md and rewrites only that one
 (`write_section`); a hand-written `### Analysis` part inside the section is kept when the
@@ -12,7 +12,9 @@ import platform
 import re
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent   # benchmarks/
+ROOT = HERE.parent                       # the repository
+OUT = HERE / "out"                       # raw figures, logs, books and small-scale results
 RESULTS = HERE / "RESULTS.md"
 TITLE = "# Benchmark results\n"
 ANALYSIS = "### Analysis"

@@ -25,8 +25,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
-import re
 import shutil
 import signal
 import subprocess
@@ -35,11 +33,8 @@ import time
 from pathlib import Path
 
 import positioning
+from _results import OUT, RESULTS, ROOT, machine, write_section
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
-RESULTS = HERE / "RESULTS.md"
 SECTION = "## Larger than memory"
 STORE = OUT / "store-large"
 MARKER = OUT / "store-large.json"
@@ -361,14 +356,11 @@ def run_report(memory_limit: str, number: int) -> dict:
 # RESULTS.md
 # --------------------------------------------------------------------------------------------
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / GIB
-    import duckdb
-
-    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, {memory:.0f} GiB RAM (shared with other jobs); "
-            f"Python {platform.python_version()}, DuckDB {duckdb.__version__}")
+def machine_line() -> str:
+    """The machine in one line, for the section."""
+    about = machine()
+    return (f"{about['cpu']}, {about['cores']} cores, {about['ram_gib']:.0f} GiB RAM (shared with other jobs); "
+            f"Python {about['python']}, DuckDB {about['duckdb']}")
 
 
 def section(figures: dict) -> str:
@@ -437,23 +429,6 @@ def section(figures: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    """Replace this benchmark's own section of RESULTS.md (or append it); keep everything else."""
-    sys.path.insert(0, str(HERE))
-    try:  # the shared writer, when there is one
-        from _results import write_section as shared
-    except ImportError:
-        shared = None
-    if shared is not None:
-        shared(RESULTS, SECTION, text)
-        return
-    current = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(SECTION) + r"\n.*?(?=\n## |\Z)", re.DOTALL)
-    updated = (pattern.sub(lambda _: text.rstrip("\n") + "\n", current) if pattern.search(current)
-               else current.rstrip("\n") + "\n\n" + text)
-    RESULTS.write_text(updated)
-
-
 # --------------------------------------------------------------------------------------------
 
 def main() -> None:
@@ -474,7 +449,7 @@ def main() -> None:
         child_report(args.store, args.memory_limit, args.save)
         return
     if args.write_only:
-        write_section(section(json.loads(FIGURES.read_text())))
+        write_section(RESULTS, SECTION, section(json.loads(FIGURES.read_text())))
         print(f"wrote the section of {RESULTS}")
         return
     book = ensure_book(args.max_build_rss_gib)
@@ -496,10 +471,10 @@ def main() -> None:
             print(run["log_tail"], flush=True)
     git = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                          cwd=ROOT, check=False).stdout.strip()
-    figures = {"date": time.strftime("%Y-%m-%d"), "git": git, "machine": machine(),
+    figures = {"date": time.strftime("%Y-%m-%d"), "git": git, "machine": machine_line(),
                "memory_limit": args.memory_limit, "book": book, "reports": runs}
     FIGURES.write_text(json.dumps(figures, indent=1))
-    write_section(section(figures))
+    write_section(RESULTS, SECTION, section(figures))
     print(f"wrote {FIGURES} and the section of {RESULTS}")
 
 

@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import resource
 import shutil
 import statistics
@@ -30,12 +28,8 @@ import sys
 import time
 from pathlib import Path
 
-from _results import write_section
+from _results import OUT, RESULTS, ROOT, machine, write_section
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
-RESULTS = HERE / "RESULTS.md"
 SECTION = "## Positioning metrics"
 
 SCALES = {
@@ -533,25 +527,6 @@ def check(saved: Path, other: str, columns: list[str]) -> dict:
     assert max(worst.values()) < CHECK_TOLERANCE, f"ours and {other} differ: {worst}"
     result["passed"] = True
     return result
-
-
-def machine() -> dict:
-    import duckdb
-    import ibis
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    memory = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    os_name = platform.platform()
-    try:
-        os_name = next(line.split("=", 1)[1].strip().strip('"') for line in open("/etc/os-release")
-                       if line.startswith("PRETTY_NAME")) + f" (kernel {platform.release()})"
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": memory / 2**20, "os": os_name,
-            "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "ibis": ibis.__version__, "pandas": __import__("pandas").__version__,
-            "pyarrow": __import__("pyarrow").__version__}
 
 
 def main() -> None:

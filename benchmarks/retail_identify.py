@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import resource
 import shutil
 import statistics
@@ -33,12 +31,8 @@ import time
 import uuid
 from pathlib import Path
 
-from _results import write_section
+from _results import OUT, RESULTS, ROOT, machine, write_section
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
-RESULTS = HERE / "RESULTS.md"
 SECTION = "## Retail identification (issue 5)"
 
 DEFAULT_TICKS = 100_000_000
@@ -576,26 +570,6 @@ def code_version() -> dict:
             "dirty": bool(git("status", "--porcelain", "--", "src")),
             "identify_sha256": hashlib.sha256(source.read_bytes()).hexdigest()[:12],
             "identify_mtime": dt.datetime.fromtimestamp(source.stat().st_mtime).isoformat(timespec="seconds")}
-
-
-def machine() -> dict:
-    import duckdb
-    import ibis
-    import pyarrow
-
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
-                if line.startswith("model name")), platform.processor())
-    memory = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal"))
-    os_name = platform.platform()
-    try:
-        os_name = next(line.split("=", 1)[1].strip().strip('"') for line in open("/etc/os-release")
-                       if line.startswith("PRETTY_NAME")) + f" (kernel {platform.release()})"
-    except (OSError, StopIteration):
-        pass
-    return {"cpu": cpu, "cores": os.cpu_count(), "ram_gib": memory / 2**20, "os": os_name,
-            "python": platform.python_version(), "duckdb": duckdb.__version__,
-            "ibis": ibis.__version__, "pyarrow": pyarrow.__version__,
-            "load_average": os.getloadavg()}
 
 
 def main() -> None:

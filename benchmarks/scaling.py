@@ -36,11 +36,8 @@ import time
 from pathlib import Path
 
 import positioning
-from _results import RESULTS, load_average, machine, write_section
+from _results import HERE, OUT, RESULTS, ROOT, load_average, machine, write_section
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
 STORES = OUT / "scaling"
 SECTION = "## Scaling with rows"
 

@@ -34,13 +34,9 @@ import sys
 import time
 from pathlib import Path
 
-from _results import load_average, machine, write_section
+from _results import OUT, RESULTS, ROOT, load_average, machine, write_section
 from positioning import ensure_book, peak_rss_kib, store_dir, table_rows
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
-RESULTS = HERE / "RESULTS.md"
 SECTION = "## Spark local vs DuckDB"
 DEFAULT_BOOK = ROOT / "demo-store"
 KINDS = {  # kind: (engine, cores)

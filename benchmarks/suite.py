@@ -37,7 +37,10 @@ import time
 from pathlib import Path
 
 from _results import (
+    HERE,
+    OUT,
     RESULTS,
+    ROOT,
     headings,
     load_average,
     machine,
@@ -46,9 +49,6 @@ from _results import (
     write_section,
 )
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-OUT = HERE / "out"
 SMALL_DIR = OUT / "suite-small"
 SMALL_RESULTS = OUT / "RESULTS-suite-small.md"
 MACHINE = "## Machine and run"

@@ -20,7 +20,6 @@ import asyncio
 import datetime as dt
 import json
 import os
-import platform
 import re
 import socket
 import subprocess
@@ -29,11 +28,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _results import write_section
+from _results import OUT, RESULTS, ROOT, machine, write_section
 
-ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-RESULTS = ROOT / "benchmarks" / "RESULTS.md"
 HEADING = "## Web dashboard (issue 7)"
 TARGET_MS = 100.0
 
@@ -59,7 +56,7 @@ def get(url: str, timeout: float = 600) -> bytes:
 
 def start_server(store: Path, port: int) -> tuple[subprocess.Popen, float]:
     """`smartmoney serve` in a child process; returns it and the seconds until warm."""
-    log = open(ROOT / "benchmarks" / "out" / "web-server.log", "w")  # noqa: SIM115 - lives with the child
+    log = open(OUT / "web-server.log", "w")  # noqa: SIM115 - lives with the child
     child = subprocess.Popen([str(BIN / "smartmoney"), "serve", "--store", str(store), "--port", str(port)],
                              stdout=log, stderr=subprocess.STDOUT)
     started = time.monotonic()
@@ -113,13 +110,11 @@ async def load(port: int, path: str, clients: int, seconds: float) -> dict:
             "max": 1000 * latencies[-1] if latencies else float("nan")}
 
 
-def machine() -> str:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal")) / 2**20
-    return (f"{cpu}, {len(os.sched_getaffinity(0))} cores, {memory:.1f} GiB RAM; Python {platform.python_version()}; "
-            f"load average when measuring started: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+def machine_line() -> str:
+    """The machine in one line, with the load average now, for the section."""
+    about = machine()
+    return (f"{about['cpu']}, {about['cores']} cores, {about['ram_gib']:.1f} GiB RAM; Python {about['python']}; "
+            f"load average when measuring started: {', '.join(f'{x:.1f}' for x in about['load_average'])}")
 
 
 def write_results(lines: list[str]) -> None:
@@ -128,7 +123,7 @@ def write_results(lines: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--store", type=Path, default=ROOT / "benchmarks" / "out" / "web-store")
+    parser.add_argument("--store", type=Path, default=OUT / "web-store")
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--no-write", action="store_true", help="Print only; leave RESULTS.md alone.")
@@ -147,7 +142,7 @@ def main() -> None:
             get(base + path)                      # the drill-down's first visit renders it
             first[path] = time.monotonic() - started
             print(f"first request {path}: {first[path]:.2f} s", flush=True)
-        measured_at, load_start = machine(), os.getloadavg()
+        measured_at, load_start = machine_line(), os.getloadavg()
         rows = [asyncio.run(load(port, path, args.clients, args.seconds)) for path in (overview, drill)]
         load_end = os.getloadavg()
     finally:
@@ -156,7 +151,7 @@ def main() -> None:
     for row in rows:
         print(json.dumps({k: round(v, 2) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     worst = max(row["p95"] for row in rows)
-    (ROOT / "benchmarks" / "out" / "web.json").write_text(json.dumps({
+    (OUT / "web.json").write_text(json.dumps({
         "command": f"benchmarks/web.py --clients {args.clients} --seconds {args.seconds:g}",
         "measured": dt.datetime.now().isoformat(timespec="seconds"), "clients": args.clients,
         "warm_seconds": warm, "first_visit_seconds": first, "pages": rows, "worst_p95_ms": worst,
