@@ -23,6 +23,8 @@ _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _ISO_TIMESTAMP = r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$"
 _ARROW_STRING = pd.ArrowDtype(pa.string())
 _SIDE_SIGN = {"long_buy": 1, "short_cover": 1, "long_sell": -1, "short_sale": -1}
+_BLANK = r"[ \t\n\r\f\v]*"  # ASCII blanks only
+_PLAIN_NUMBER = _BLANK + r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?" + _BLANK
 
 
 @dataclass
@@ -131,6 +133,25 @@ def _text(values: pd.Series) -> pd.Series:
     return trimmed.where(trimmed != "", None)
 
 
+def numbers_from_text(values: pd.Series) -> pd.Series:
+    """Plain decimal text as float64; NaN where a value is not one or is beyond the float range.
+
+    Plain decimal text is ASCII digits with an optional sign, point and exponent, blanks around
+    it allowed ('12', ' -1.5 ', '.5', '2E+06'). Anything else is NaN: None, '', 'nan', 'inf',
+    '1,000', '0x10', full-width digits. `values` holds text (object or Arrow strings).
+
+    Not pd.to_numeric: in pandas 2.3.3 it crashes the interpreter (a segmentation fault) on an
+    exponent from 2**31 to 2**32 - 1, e.g. '1e2147483648' (text after it too), and misreads
+    larger ones ('1e4294967295' as 0.1). A fuzzed LEAN tick file found it. A regular expression
+    picks the plain numbers and Python's float reads them (correctly rounded).
+    """
+    text = values if isinstance(values.dtype, pd.ArrowDtype) else values.astype(str)
+    plain = text.str.fullmatch(_PLAIN_NUMBER).fillna(False).to_numpy(dtype=bool)
+    read = np.where(plain, text.to_numpy(dtype=object), "nan").astype(float)
+    read[~np.isfinite(read)] = np.nan
+    return pd.Series(read, index=values.index)
+
+
 def _parse_column(reasons: _Reasons, table: Table, name: str, text: pd.Series,
                   known: dict[str, set[str]]) -> pd.Series:
     column = table.column(name)
@@ -162,7 +183,7 @@ def _parse_column(reasons: _Reasons, table: Table, name: str, text: pd.Series,
         if pd.api.types.is_integer_dtype(text):
             parsed = text.astype("Int64")
         else:
-            number = pd.to_numeric(text.astype(object), errors="coerce")
+            number = text.astype("float64") if pd.api.types.is_numeric_dtype(text) else numbers_from_text(text)
             whole = number.notna() & (number == np.floor(number)) & (number.abs() < 2**53)
             reasons.add(text.notna() & ~whole, name + ": '{}' is not a whole number", text)
             parsed = number.where(whole).astype("Int64")
@@ -173,7 +194,7 @@ def _parse_column(reasons: _Reasons, table: Table, name: str, text: pd.Series,
         if pd.api.types.is_numeric_dtype(text):
             parsed = text.astype("float64")
         else:
-            parsed = pd.to_numeric(text.astype(object), errors="coerce").astype("float64")
+            parsed = numbers_from_text(text)
         finite = pd.Series(np.isfinite(parsed.to_numpy()), index=text.index)
         reasons.add(text.notna() & ~finite, name + ": '{}' is not a finite number", text)
         checks = {

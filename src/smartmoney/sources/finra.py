@@ -58,7 +58,7 @@ import pandas as pd
 from smartmoney.schema import SHORT_INTEREST, SHORT_VOLUME
 from smartmoney.sources.base import FileError
 from smartmoney.taxonomy.calendar import trading_day_index
-from smartmoney.validate import REJECT_COLUMNS, Batch, validate
+from smartmoney.validate import REJECT_COLUMNS, Batch, numbers_from_text, validate
 
 FACILITIES = {
     "CNMS": "consolidated NMS: the sum of FNRA, FNSQ, FNQC and FNYX",
@@ -122,7 +122,7 @@ class ShortVolumeFile:
         reasons = _Reasons(len(raw))
         reasons.add(_is_iso_date(raw["date"]) & (raw["date"] != day),
                     lambda i: f"date {raw['date'].iat[i]} is not the file's date {day} (from its name)")
-        volumes = {c: pd.to_numeric(raw[c], errors="coerce")
+        volumes = {c: numbers_from_text(raw[c])
                    for c in ("short_volume", "short_exempt_volume", "total_volume")}
         for column, number in volumes.items():
             reasons.add(np.isfinite(number) & (number.abs() > LARGEST_EXACT),
@@ -181,14 +181,14 @@ class ShortInterestFile:
         reasons.add(unknowable, lambda i: f"settlement_date {canonical['settlement_date'].iat[i]} is beyond "
                                           "the NYSE calendar: its publication date (available_from) cannot "
                                           "be known")
-        days = pd.to_numeric(canonical["days_to_cover"], errors="coerce")
+        days = numbers_from_text(canonical["days_to_cover"])
         reasons.add(days > DAYS_TO_COVER_CAP,
                     lambda i: f"days_to_cover: {canonical['days_to_cover'].iat[i]} is above FINRA's cap "
                               f"of {DAYS_TO_COVER_CAP}")
         if "changepreviousnumber" in known:
-            stated = pd.to_numeric(raw[known["changepreviousnumber"]], errors="coerce")
-            current = pd.to_numeric(canonical["short_interest"], errors="coerce")
-            previous = pd.to_numeric(canonical["prev_short_interest"], errors="coerce")
+            stated = numbers_from_text(raw[known["changepreviousnumber"]])
+            current = numbers_from_text(canonical["short_interest"])
+            previous = numbers_from_text(canonical["prev_short_interest"])
             usable = np.isfinite(stated) & np.isfinite(current) & np.isfinite(previous)
             reasons.add(usable & ((stated - (current - previous)).abs() > 1e-6),
                         lambda i: f"changePreviousNumber {stated.iat[i]:.15g} is not current - previous "

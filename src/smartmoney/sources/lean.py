@@ -26,7 +26,7 @@ import pandas as pd
 from smartmoney.schema import QUOTES, TICKS
 from smartmoney.sources.base import FileError
 from smartmoney.sources.tables import parse_csv
-from smartmoney.validate import REJECT_COLUMNS, Batch
+from smartmoney.validate import REJECT_COLUMNS, Batch, numbers_from_text
 
 _NAME = re.compile(r"(?:(?P<day>\d{8})_(?P<symbol>[A-Za-z0-9.\-]+)|(?P<symbol2>[A-Za-z0-9.\-]+)_(?P<day2>\d{8}))"
                    r"_(?P<kind>trade|quote)", re.IGNORECASE)
@@ -118,34 +118,24 @@ class LeanTicks:
 
 def _timestamps(day: str, ms: pd.Series) -> pd.Series:
     """`day` plus milliseconds as ISO text; unreadable values stay visible in the text."""
-    number = _numbers(ms)
+    number = numbers_from_text(ms)
     ok = number.notna() & (number >= 0) & (number < 86_400_000) & (number == np.floor(number))
     stamps = (pd.Timestamp(day) + pd.to_timedelta(number.where(ok, 0), unit="ms")).dt.strftime(
         "%Y-%m-%d %H:%M:%S.%f")
     return stamps.where(ok, day + " +" + ms.astype(str) + " ms")
 
 
-_NUMBER = r"\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*"
-
-
-def _numbers(text: pd.Series) -> pd.Series:
-    """Decimal text as floats, NaN where it is not a plain number. Not pd.to_numeric: a fuzzed
-    tick file made it crash the interpreter (a segmentation fault in pandas 2.3.3)."""
-    plain = text.astype(str).str.fullmatch(_NUMBER).fillna(False).to_numpy(dtype=bool)
-    return pd.Series(np.where(plain, text.where(plain, "nan"), "nan").astype(float), index=text.index)
-
-
 def _dollars(scaled: pd.Series) -> pd.Series:
     """Ten-thousandths of a dollar as dollar text; unreadable values are kept as they were."""
-    number = _numbers(scaled)
+    number = numbers_from_text(scaled)
     return (number / _SCALE).map(repr).where(number.notna(), scaled)
 
 
 def _nbbo(ts: pd.Series, symbol: str, text: pd.DataFrame, usable: np.ndarray
           ) -> tuple[pd.DataFrame, np.ndarray]:
     """The NBBO after each quote row, and which rows have no NBBO yet."""
-    bids = _numbers(text["bid"]) / _SCALE
-    asks = _numbers(text["ask"]) / _SCALE
+    bids = numbers_from_text(text["bid"]) / _SCALE
+    asks = numbers_from_text(text["ask"]) / _SCALE
     best_bid = bids.where(usable & (bids > 0)).ffill()
     best_ask = asks.where(usable & (asks > 0)).ffill()
     unreadable = bids.isna() | asks.isna()
