@@ -800,3 +800,12 @@ def test_docs_examples_run_as_written(tmp_path, monkeypatch, capsys):
     assert "price check" in printed and "3226843" in printed and "2023-12-15" in printed
     assert "13F filers net sold $7.5k of US stocks in Q2 2023 (bought $13.0k, sold $20.5k)" in printed
     assert "13000.0    20500.0   -7500.0" in printed
+
+
+def test_a_filing_into_a_store_without_securities_rejects_every_holding(tmp_path):
+    """Regression: every row rejected (no CUSIP maps) used to fail with an IndexError."""
+    store = Store.open(tmp_path / "store", create=True)
+    accounts, holdings = ingest(store, LTS)
+    assert holdings and all(r.accepted == 0 and r.rejected == r.read > 0 for r in holdings)
+    assert store.read("positions").empty
+    assert store.rejects("positions")["reason"].str.startswith("unmapped CUSIP").all()

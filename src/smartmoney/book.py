@@ -68,7 +68,9 @@ class Book:
         """The canonical tables cut to what was knowable on `as_of` (checked; kept for reuse)."""
         day = self._check_as_of(as_of, need_positions=need_positions)
         if day not in self._inputs:
-            self._inputs[day] = Inputs(self.backend, day, kept_flows=self.store.kept_flows_hold(day))
+            kept_periods, kept_values = self.store.kept_periods(day)
+            self._inputs[day] = Inputs(self.backend, day, kept_flows=self.store.kept_flows_hold(day),
+                                       kept_periods=kept_periods, kept_values=kept_values)
         return self._inputs[day]
 
     def release(self, as_of: str | dt.date | None = None) -> None:
@@ -83,18 +85,18 @@ class Book:
         return inputs.cached(("exposure", by, freq), lambda: metrics.exposure(
             inputs, by=by, freq=freq, rule=self.disclosure))
 
-    def flows(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
-        """Flows per period_end and group (see `smartmoney.metrics.flows`)."""
-        gross = self.exposure(by=by, freq=freq, as_of=as_of).select("period_end", by, "gross")
-        return self.inputs(as_of).cached(("flows", by, freq), lambda: metrics.with_pct_gross(
-            self._flows(by, freq, as_of), gross, by))
-
-    def _flows(self, by: str, freq: str, as_of: str | dt.date | None) -> ibis.Table:
-        """`flows` without net_flow_pct_gross, which needs the exposure too."""
+    def flows(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None, *,
+              pct_gross: bool = True) -> ibis.Table:
+        """Flows per period_end and group (see `smartmoney.metrics.flows`). `pct_gross=False`
+        leaves out net_flow_pct_gross, which needs the groups' exposure as well (faster)."""
         self._check(by, freq)
         inputs = self.inputs(as_of)
-        return inputs.cached(("flows", by, freq, "own"), lambda: metrics.flows(
+        own = inputs.cached(("flows", by, freq), lambda: metrics.flows(
             inputs, by=by, freq=freq, use_trades=self.uses_trades, rule=self.disclosure))
+        if not pct_gross:
+            return own
+        gross = self.exposure(by=by, freq=freq, as_of=as_of).select("period_end", by, "gross")
+        return inputs.cached(("flows", by, freq, "pct_gross"), lambda: metrics.with_pct_gross(own, gross, by))
 
     def retail(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
         """Retail flows per period_end and group (see `smartmoney.metrics.retail`)."""
@@ -110,12 +112,12 @@ class Book:
         self._check(by, "W")
         inputs = self.inputs(as_of)
         return inputs.cached(("divergence", by), lambda: retail.divergence(
-            self._flows(by, "W", as_of), self.retail(by=by, freq="W", as_of=as_of), by=by))
+            self.flows(by, "W", as_of, pct_gross=False), self.retail(by=by, freq="W", as_of=as_of), by=by))
 
     def swap_share(self, as_of: str | dt.date | None = None) -> ibis.Table:
         """Hedge-fund selling absorbed by retail, in % of hedge-fund gross selling, per week."""
         return retail.swap_share(self.divergence(by="ticker", as_of=as_of),
-                                 self.flows(by="book", freq="W", as_of=as_of))
+                                 self.flows(by="book", freq="W", as_of=as_of, pct_gross=False))
 
     def watch_list(self, as_of: str | dt.date | None = None, *, window: int = 4, top: int = 10) -> ibis.Table:
         """The stocks hedge funds sold most while retail bought most, with crowding."""

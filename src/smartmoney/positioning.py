@@ -28,8 +28,9 @@ def positioning_facts(book, as_of: dt.date | str | None = None) -> list[F.Fact]:
     found: list[F.Fact] = []
 
     def table(kind: str, by: str, freq: str) -> pd.DataFrame:
-        method = book.flows if kind == "flows" else book.exposure
-        return method(by=by, freq=freq, as_of=as_of).to_pandas()
+        if kind == "flows":
+            return book.flows(by=by, freq=freq, as_of=as_of, pct_gross=False).to_pandas()
+        return book.exposure(by=by, freq=freq, as_of=as_of).to_pandas()
 
     book_flows = table("flows", "book", "W")
     found += F.series_facts(book_flows, who=WHO, metric="net_flow", group_by="book", period="W")

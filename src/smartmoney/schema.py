@@ -50,6 +50,7 @@ class Table:
     key: tuple[str, ...]
     partition: str | None = None
     references: dict[str, str] = field(default_factory=dict)
+    files: str = "one file per day"
 
     @property
     def column_names(self) -> list[str]:
@@ -146,6 +147,37 @@ POSITION_FLOWS = Table(
     key=("date", "account_id", "security_id"),
     partition="date",
 )
+
+PERIOD_FLOWS = Table(
+    "period_flows",
+    "Weekly and monthly sums of position_flows per account and security, kept by the store and "
+    "refreshed for the periods an ingest changes; metrics read them for every period that has "
+    "ended by their as-of date. Not ingested.",
+    (
+        Column("freq", "enum", "The period: W (Monday to Friday) or M (calendar month).", values=("W", "M")),
+        Column("period_end", "date", "The last trading day the data holds in the period."),
+        *POSITIONS.columns[1:3],
+        *(Column(side, "float", f"USD {side.replace('_', ' ')} over the period.") for side in TRADE_SIDES),
+    ),
+    key=("freq", "period_end", "account_id", "security_id"),
+    partition="period_end",
+    files="one file per frequency and period",
+)
+
+PERIOD_VALUES = Table(
+    "period_values",
+    "Positions valued at the close on the days that end a week or a month (quantity x close), kept "
+    "by the store for exposure and refreshed for the days an ingest changes. Not ingested.",
+    (
+        *POSITIONS.columns[:3],
+        Column("value", "float", "USD value of the holding at the day's close, signed (short < 0)."),
+    ),
+    key=("date", "account_id", "security_id"),
+    partition="date",
+)
+
+# The tables the store derives and keeps itself (never ingested).
+DERIVED = ("position_flows", "period_flows", "period_values")
 
 TRADES = Table(
     "trades",
@@ -310,7 +342,8 @@ SHORT_INTEREST = Table(
 
 TABLES: dict[str, Table] = {
     table.name: table
-    for table in (SECURITIES, ACCOUNTS, POSITIONS, POSITION_VERSIONS, POSITION_FLOWS, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
+    for table in (SECURITIES, ACCOUNTS, POSITIONS, POSITION_VERSIONS, POSITION_FLOWS, PERIOD_FLOWS,
+                  PERIOD_VALUES, TRADES, PRICES, EQUITY, RETAIL_FLOWS, TICKS,
                   QUOTES, FUTURES_POSITIONS, SHORT_VOLUME, SHORT_INTEREST)
 }
 
@@ -326,7 +359,7 @@ def markdown() -> str:
     """docs/tables.md: every canonical table with its columns and rules."""
     lines = [(Path(__file__).parent / "schema_intro.md").read_text().rstrip(), ""]
     for table in TABLES.values():
-        stored = f"Partitioned by {table.partition} (one file per day)." if table.partition else "One file."
+        stored = f"Partitioned by {table.partition} ({table.files})." if table.partition else "One file."
         lines += [f"## {table.name}", "", table.meaning, "",
                   f"Key: ({', '.join(table.key)}). {stored}", ""]
         if table.references:

@@ -35,6 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from smartmoney import periods
 from smartmoney.schema import FILER_STRATEGY, TABLES, Table
 from smartmoney.sources import FileError, source
 from smartmoney.validate import REJECT_COLUMNS, Batch, set_aside, validate
@@ -159,6 +160,19 @@ class Store:
             return False
         return as_of is None or not manifest.get("late_positions", False)
 
+    def kept_periods(self, as_of: dt.date | None = None) -> tuple[dict[str, frozenset[dt.date]], frozenset[dt.date]]:
+        """What the kept period tables hold, when they are exact for a computation as of
+        `as_of` (as `kept_flows_hold`): the period ends of `period_flows` per frequency, and
+        the days of `period_values`; else nothing."""
+        manifest = self.manifest()
+        if manifest.get("derived", {}).get("periods") != periods.VERSION or not self.kept_flows_hold(as_of):
+            return {}, frozenset()
+        ends: dict[str, set[dt.date]] = {}
+        for key in manifest["tables"].get("period_flows", {}):
+            ends.setdefault(key.rsplit("=", 1)[1], set()).add(dt.date.fromisoformat(key.split("=", 1)[1][:10]))
+        days = frozenset(dt.date.fromisoformat(key.split("=", 1)[1]) for key in manifest["tables"].get("period_values", {}))
+        return {freq: frozenset(found) for freq, found in ends.items()}, days
+
     def rejects(self, table: str | None = None) -> pd.DataFrame:
         """Every rejected input row kept so far: file, row, table, reason, record."""
         entries = self.manifest()["rejects"].values()
@@ -174,7 +188,7 @@ class Store:
         for name, table in TABLES.items():
             partitions = manifest["tables"].get(name, {})
             rows = sum(entry["rows"] for entry in partitions.values())
-            dates = sorted(key.split("=", 1)[1] for key in partitions) if table.partition else []
+            dates = sorted(key.split("=", 1)[1][:10] for key in partitions) if table.partition else []
             tables[name] = {"rows": rows, "files": len(partitions),
                             "first_date": dates[0] if dates else None,
                             "last_date": dates[-1] if dates else None}
@@ -346,7 +360,7 @@ class Transaction:
         the versions a later filing replaces, see `merge_positions`)."""
         table = TABLES[table_name]
         counts = WriteCounts()
-        if frame.empty and not complete:
+        if frame.empty:        # nothing to write (a filing whose every row was rejected closes nothing)
             return counts
         if table.partition is None:
             counts.add(self._merge(table, "all", frame))
@@ -434,14 +448,15 @@ class Transaction:
             after |= set(later[:1]) | {d for d in later if following and d <= following[0]}
         return after
 
-    def _refresh_flows(self) -> None:
+    def _refresh_flows(self) -> set[str]:
         """Derive the kept `position_flows` again for the days this transaction changed and the
         day after each (whose day before may have changed), or for every day when securities or
-        accounts changed or the kept flows are missing or of another version."""
+        accounts changed or the kept flows are missing or of another version. Returns the days
+        whose kept flows it derived again or removed."""
         derived = self.manifest.setdefault("derived", {})
         fresh = derived.get("position_flows") == FLOWS_VERSION
         if fresh and not self._changed_days and not self._all_days_changed:
-            return
+            return set()
         from smartmoney.engine import connect
         from smartmoney.metrics.flows import position_flows
         from smartmoney.metrics.inputs import Inputs
@@ -473,6 +488,41 @@ class Transaction:
                         self._replace_partition(table, f"date={key}", by_day.get(key, _empty_frame(table)))
         derived["position_flows"] = FLOWS_VERSION
         self._changed = True
+        return set(todo) | gone
+
+    def _refresh_periods(self, flow_days: set[str]) -> None:
+        """Derive the kept period tables (smartmoney.periods) again where this transaction
+        changed them: the periods of `flow_days`, the period-end days whose positions or prices
+        changed, the periods and days that now end a period; everything when they are missing,
+        of another version, or securities or accounts changed."""
+        derived = self.manifest.setdefault("derived", {})
+        fresh = derived.get("periods") == periods.VERSION and not self._all_days_changed
+        if fresh and not flow_days and not self._changed_days:
+            return
+        tables = self.manifest["tables"]
+        days = sorted({key.split("=", 1)[1] for name in ("positions", "equity") for key in tables.get(name, {})})
+        wanted = periods.calendar(days) if tables.get("positions") else {}
+        stale = {key for key, (_, _, members) in wanted.items() if flow_days.intersection(members)}
+        self._keep(TABLES["period_flows"], set(wanted), stale if fresh else set(wanted),
+                   lambda keys: periods.flow_rows(self.store, self.manifest, [wanted[key] for key in keys]))
+        ends = {end for _, end, _ in wanted.values()}
+        wanted = {periods.values_key(day): day for day in ends}
+        stale = {periods.values_key(day) for day in ends & self._changed_days}
+        self._keep(TABLES["period_values"], set(wanted), stale if fresh else set(wanted),
+                   lambda keys: periods.value_rows(self.store, self.manifest, [wanted[key] for key in keys]))
+        derived["periods"] = periods.VERSION
+        self._changed = True
+
+    def _keep(self, table: Table, wanted: set[str], stale: set[str], rows) -> None:
+        """Make the partitions of the derived `table` the `wanted` keys: drop the others, and
+        derive again (`rows(keys)` yields key, frame) the missing and the `stale` ones."""
+        stored = set(self.manifest["tables"].get(table.name, {}))
+        for key in sorted(stored - wanted):
+            self._replace_partition(table, key, _empty_frame(table))
+        todo = sorted((wanted - stored) | (stale & wanted))
+        if todo:
+            for key, frame in rows(todo):
+                self._replace_partition(table, key, frame)
 
     def _partition(self, table: Table, partition: str) -> pd.DataFrame:
         entry = self.manifest["tables"].get(table.name, {}).get(partition)
@@ -489,15 +539,16 @@ class Transaction:
             self._replace_partition(versions, partition, kept)
         return counts
 
-    def _replace_partition(self, table: Table, partition: str, frame: pd.DataFrame) -> None:
+    def _replace_partition(self, table: Table, partition: str, frame: pd.DataFrame | pa.Table) -> None:
         partitions = self.manifest["tables"].setdefault(table.name, {})
         entry = partitions.get(partition)
         if entry is not None:
             self._superseded.append(self.store.path / entry["file"])
-        if frame.empty:
+        if len(frame) == 0:
             partitions.pop(partition, None)
         else:
-            frame = frame.sort_values(list(table.key), ignore_index=True)
+            frame = (frame.sort_by([(key, "ascending") for key in table.key]) if isinstance(frame, pa.Table)
+                     else frame.sort_values(list(table.key), ignore_index=True))
             partitions[partition] = {"file": self._write_file(table, partition, frame), "rows": len(frame)}
         self._changed = True
 
@@ -562,7 +613,7 @@ class Transaction:
         return True
 
     def _commit(self) -> None:
-        self._refresh_flows()
+        self._refresh_periods(self._refresh_flows())
         self.manifest["version"] += 1
         _fsync_dirs({path.parent for path in self._written})
         _write_json_atomically(self.store.path / MANIFEST, self.manifest)
@@ -700,7 +751,9 @@ def _empty_frame(table: Table) -> pd.DataFrame:
     return _read_files([], arrow_schema(table), None)
 
 
-def _to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+def _to_arrow(frame: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
+    if isinstance(frame, pa.Table):
+        return frame.select(schema.names).cast(schema)
     arrays = []
     for column in schema:
         values = frame[column.name]

@@ -54,8 +54,7 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
     """
     primary = (((cells.accounts > 0) & (cells.accounts < rule.k))
                | (cells.top > cells[size].abs() * (rule.p / 100.0)))
-    # The passes run on the few columns they need (a window copies every column it carries).
-    marked = cells.select("period_end", group, size, "accounts", _hidden=primary)
+    marked = cells.mutate(_hidden=primary)
     parents = []
     if enclosing is not None:
         parents = [name for name in enclosing.columns if name != group]
@@ -64,11 +63,11 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
     key_sets = [*(["period_end", f"_in_{name}"] for name in parents), ["period_end"]]
     for _ in range(PASSES if parents else 1):
         marked = _complement(marked, group, size, key_sets)
-    hidden = marked.select("period_end", group, suppressed=marked._hidden)
-    joined = cells.join(hidden, ["period_end", group]).drop("top")
-    blanked = {name: ibis.ifelse(joined.suppressed, ibis.null(joined[name].type()), joined[name])
+    suppressed = marked._hidden
+    blanked = {name: ibis.ifelse(suppressed, ibis.null(marked[name].type()), marked[name])
                for name in [*values, "accounts"]}
-    return joined.mutate(**blanked)
+    return marked.mutate(suppressed=suppressed, **blanked).drop(
+        "_hidden", "top", *[f"_in_{name}" for name in parents])
 
 
 def _complement(marked: ibis.Table, group: str, size: str, key_sets: list[list[str]]) -> ibis.Table:

@@ -31,11 +31,7 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
     calendar = periods(inputs.dates(), freq)
     ends = calendar.select(date=calendar.period_end).distinct()
 
-    def on_period_ends() -> ibis.Table:
-        valued = inputs.valued(ends.date.to_pyarrow().to_pylist())
-        return valued.select("date", "account_id", "security_id", value=valued.quantity * valued.close)
-
-    valued = inputs.cached(("valued", freq), on_period_ends)
+    valued = inputs.cached(("valued", freq), lambda: inputs.values(ends.date.to_pyarrow().to_pylist()))
     labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
     sides = {"lmv": ibis.ifelse(labelled.value > 0, labelled.value, 0.0),
              "smv": ibis.ifelse(labelled.value < 0, labelled.value, 0.0)}
@@ -62,6 +58,8 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
         weight_net=net / net.sum().over(day).nullif(0.0),
         weight_gross=cells.gross / cells.gross.sum().over(day).nullif(0.0),
     )
+    # Kept once: the statistics below read the series several times (ranks join it to itself).
+    cells = inputs.cached(("exposure cells", by, freq), lambda: cells)
     cells = with_change(cells, by, LEVELS)
     cells = with_pct_ranks(cells, by, LEVELS, freq)
     cells = with_range(cells, by, LEVELS, freq)

@@ -81,6 +81,33 @@ def daily_flows(inputs: Inputs, use_trades: bool) -> ibis.Table:
     return inputs.cached(("flows", False), lambda: position_flows(inputs))
 
 
+def period_sums(daily: ibis.Table, calendar: ibis.Table) -> ibis.Table:
+    """Daily flows per account and security summed per period_end of `calendar` (date, period_end)."""
+    dated = daily.join(calendar, "date")
+    return dated.group_by(["period_end", "account_id", "security_id"]).aggregate(
+        **{c: dated[c].sum() for c in COMPONENTS})
+
+
+def _per_period(inputs: Inputs, calendar: ibis.Table, freq: str, use_trades: bool) -> ibis.Table:
+    """Flows per period_end, account and security: the store's kept `period_flows` for the
+    periods it holds (every period ended by the as-of date, when they hold), summed now for the
+    others (the as-of date's own period, when it has not ended)."""
+    daily = daily_flows(inputs, use_trades)
+    kept = frozenset() if use_trades else inputs.kept_periods.get(freq, frozenset())
+    if not kept:
+        return period_sums(daily, calendar)
+    ends = calendar.select("period_end").distinct().to_pyarrow().column(0).to_pylist()
+    held, rest = [end for end in ends if end in kept], [end for end in ends if end not in kept]
+    if not held:
+        return period_sums(daily, calendar)
+    stored = inputs.table("period_flows")
+    parts = [stored.filter(stored.freq == freq, stored.period_end.isin(held))
+             .select("period_end", "account_id", "security_id", *COMPONENTS)]
+    if rest:
+        parts.append(period_sums(daily, calendar.filter(calendar.period_end.isin(rest))))
+    return ibis.union(*parts)
+
+
 def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclosure) -> ibis.Table:
     """Flows per period_end and group, with sd units, z-scores, ranks and disclosure control.
 
@@ -89,16 +116,10 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     net_flow_pct_rank_5y, accounts, suppressed (see `with_pct_gross` for net_flow_pct_gross).
     Every period has a row for every group seen (zero when nothing traded).
     """
-    daily = daily_flows(inputs, use_trades)
     calendar = periods(inputs.dates(), freq)
-
-    def summed_per_period():
-        dated = daily.join(calendar, "date")
-        return dated.group_by(["period_end", "account_id", "security_id"]).aggregate(
-            **{c: dated[c].sum() for c in COMPONENTS})
-
     # Summed once per frequency and shared by every grouping (a fifth of the daily rows for W).
-    per_period = inputs.cached(("flows_per_period", use_trades, freq), summed_per_period)
+    per_period = inputs.cached(("flows_per_period", use_trades, freq),
+                               lambda: _per_period(inputs, calendar, freq, use_trades))
     labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
     if groups.one_security_each(by, inputs.securities):
         per_account = labelled.select("period_end", by, "account_id", *COMPONENTS)   # already so
@@ -119,6 +140,8 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
         risk_on=cells.long_buy + cells.short_sale,
         risk_off=cells.long_sell + cells.short_cover,
     )
+    # Kept once: the statistics below read the series several times (ranks join it to itself).
+    cells = inputs.cached(("flow cells", use_trades, by, freq), lambda: cells)
     cells = with_sd_units(cells, by, "net_flow", freq)
     cells = with_pct_ranks(cells, by, ["net_flow"], freq)
     values = [c for c in OUTPUT if c in cells.columns]

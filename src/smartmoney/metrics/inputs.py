@@ -25,16 +25,28 @@ class Inputs:
 
     A row is visible when its date <= as_of and, for positions, available_from <= as_of.
     `all_accounts_have_equity` says so when the caller knows (the store does), for a backend
-    that holds only some days' equity rows.
+    that holds only some days' equity rows. What the store keeps derived and exact for this
+    as-of: `kept_flows` (daily position flows), `kept_periods` (per frequency, the period ends
+    whose `period_flows` it holds) and `kept_values` (the days whose `period_values` it holds).
     """
 
     def __init__(self, backend, as_of: dt.date | None = None, *, kept_flows: bool = False,
-                 all_accounts_have_equity: bool = False):
+                 kept_periods: dict[str, frozenset[dt.date]] | None = None,
+                 kept_values: frozenset[dt.date] = frozenset(), all_accounts_have_equity: bool = False):
         self.backend = backend
         self.as_of = as_of
         self.kept_flows = kept_flows
+        self.kept_periods = kept_periods or {}
+        self.kept_values = kept_values
         self.all_accounts_have_equity = all_accounts_have_equity
         self._cached: dict[object, ibis.Table] = {}
+        self._tables: dict[str, ibis.Table] = {}
+
+    def table(self, name: str) -> ibis.Table:
+        """The backend's table `name`, as stored (looked up once: each lookup asks for its schema)."""
+        if name not in self._tables:
+            self._tables[name] = self.backend.table(name)
+        return self._tables[name]
 
     def stored_flows(self) -> ibis.Table | None:
         """The daily position flows the store keeps, cut to as_of, when they hold for these
@@ -42,7 +54,7 @@ class Inputs:
         knowable only after its date); else None, and flows are derived from positions."""
         if not self.kept_flows:
             return None
-        table = self.backend.table("position_flows")
+        table = self.table("position_flows")
         return table if self.as_of is None else table.filter(table.date <= ibis.date(self.as_of))
 
     def cached(self, key: object, build) -> ibis.Table:
@@ -54,7 +66,7 @@ class Inputs:
     def visible(self, name: str) -> ibis.Table:
         """Table `name` with the point-in-time cut (date and available_from <= as_of); for
         positions, with the versions a later filing replaced that were current on as_of."""
-        table = self.backend.table(name)
+        table = self.table(name)
         if self.as_of is None:
             return table
         as_of = ibis.date(self.as_of)
@@ -63,7 +75,7 @@ class Inputs:
             table = table.filter(table.available_from <= as_of)
         if name == "positions" and self.has_versions:
             # What a later filing replaced was still the position until that filing was made.
-            versions = self.backend.table("position_versions")
+            versions = self.table("position_versions")
             earlier = versions.filter(versions.date <= as_of, versions.available_from <= as_of,
                                       versions.superseded_from > as_of)
             table = table.union(earlier.select(*table.columns))
@@ -71,11 +83,11 @@ class Inputs:
 
     @property
     def securities(self) -> ibis.Table:
-        return self.backend.table("securities")
+        return self.table("securities")
 
     @property
     def accounts(self) -> ibis.Table:
-        return self.backend.table("accounts")
+        return self.table("accounts")
 
     @property
     def prices(self) -> ibis.Table:
@@ -96,7 +108,7 @@ class Inputs:
     @cached_property
     def has_versions(self) -> bool:
         """True when the store keeps earlier versions of positions (13F amendments)."""
-        return bool(self.backend.table("position_versions").count().execute())
+        return bool(self.table("position_versions").count().execute())
 
     @cached_property
     def filers(self) -> ibis.Table | None:
@@ -129,7 +141,7 @@ class Inputs:
         if self.all_accounts_have_equity:
             return equity
         without_equity = self.accounts.select("account_id").anti_join(
-            self.backend.table("equity").select("account_id").distinct(), "account_id")
+            self.table("equity").select("account_id").distinct(), "account_id")
         if without_equity.count().execute() == 0:
             return equity          # every account has equity data: no positions scan needed
         from_positions = (self.positions.select("date", "account_id")
@@ -154,6 +166,19 @@ class Inputs:
             positions, prices = positions.filter(positions.date.isin(dates)), prices.filter(prices.date.isin(dates))
         return positions.join(prices, ["date", "security_id"])
 
+    def values(self, dates: list) -> ibis.Table:
+        """(date, account_id, security_id, value = quantity x close) on `dates`: read from the
+        store's kept `period_values` for the days it holds, valued now for the others."""
+        kept = [day for day in dates if day in self.kept_values]
+        rest = [day for day in dates if day not in self.kept_values]
+        if not kept:
+            return value_rows(self.valued(dates))
+        stored = self.table("period_values")
+        parts = [stored.filter(stored.date.isin(kept)).select(*VALUE_COLUMNS)]
+        if rest:
+            parts.append(value_rows(self.valued(rest)))
+        return ibis.union(*parts)
+
     def unpriced(self) -> ibis.Table:
         """Positions left out of exposure and flows for want of a close, per date."""
         prices = self.prices.select("date", "security_id")
@@ -161,6 +186,14 @@ class Inputs:
         return (missing.group_by("date")
                 .aggregate(unpriced_positions=_.count(), accounts=_.account_id.nunique(),
                            securities=_.security_id.nunique()))
+
+
+VALUE_COLUMNS = ("date", "account_id", "security_id", "value")
+
+
+def value_rows(valued: ibis.Table) -> ibis.Table:
+    """`Inputs.valued` rows as (date, account_id, security_id, value = quantity x close)."""
+    return valued.select("date", "account_id", "security_id", value=valued.quantity * valued.close)
 
 
 def periods(dates: ibis.Table, freq: str) -> ibis.Table:

@@ -62,6 +62,8 @@ def retail_flows(inputs, *, by: str, freq: str) -> ibis.Table:
         retail_imbalance=100.0 * cells.retail_net / cells.retail_gross.nullif(0.0),
         share_of_flow=100.0 * cells.retail_gross / cells._market_gross.nullif(0.0),
     ).drop("_market_gross")
+    # Kept once: the statistics below read the series several times (ranks join it to itself).
+    cells = inputs.cached(("retail cells", by, freq), lambda: cells)
     cells = with_sd_units(cells, by, "retail_net", freq)
     cells = with_pct_ranks(cells, by, ["retail_net"], freq)
     return cells.select("period_end", by, *OUTPUT).order_by(["period_end", by])
