@@ -8,7 +8,8 @@ background book of `--funds` funds ending 2024-06-28 with `smartmoney simulate`,
 each in a fresh process:
 
 - full: `Store.refresh_flows()`, which derives the daily account x security flows of every day
-  again (what a store without kept flows computes before every report);
+  again, and the weekly and monthly sums and period-end values kept from them (what a store
+  without them computes before every report);
 - new day: ingesting the next trading day's equity, prices and positions files in one write, as
   `smartmoney ingest equity=... prices=... positions=...` does (`Store.ingest_many`), which
   refreshes the kept flows of the days it changed. Run k adds day k after the book's end (the
@@ -145,8 +146,10 @@ def main() -> None:
               f"**{'met' if growth <= TARGET_GROWTH else 'not met'}**.",
               "- The new day is one write of three files (`Store.ingest_many`, what `smartmoney ingest "
               "equity=... prices=... positions=...` does): validation, the upsert of one day's partition per "
-              "table, the refresh of that day's kept flows, and the manifest. Its refresh reads only the files "
-              "of that day and the day before (positions, equity) and that day's prices, whatever the history; "
+              "table, the refresh of that day's kept flows, of its week's and month's kept sums "
+              "(`period_flows`: the new day moves their end) and of its period-end values (`period_values`), "
+              "and the manifest. Its refresh reads only the files of that day and the day before (positions, "
+              "equity), that day's prices, and the kept flows of its week and month, whatever the history; "
               "what still grows with history is the manifest (one entry per day and table, written with json's "
               "C encoder). About 0.5 s of it is importing Ibis and its DuckDB backend.",
               "- Before (same benchmark, earlier today): three ingests, each its own transaction registering "
