@@ -211,7 +211,12 @@ def _norm(name: str) -> str:
 
 
 def _split(text: str) -> list[str]:
-    return next(csv.reader([text]), [])
+    """The fields of one CSV line; ValueError when it is not one (a carriage return inside an
+    unquoted field, say)."""
+    try:
+        return next(csv.reader([text]), [])
+    except csv.Error as error:
+        raise ValueError(f"not a CSV line ({error})") from None
 
 
 class CftcFile:
@@ -259,7 +264,10 @@ class CftcFile:
         except UnicodeDecodeError as error:
             raise FileError(file, f"not UTF-8 text (invalid byte at offset {error.start} of the first "
                             "line)", row=1) from None
-        first = _split(first_text)
+        try:
+            first = _split(first_text)
+        except ValueError as error:
+            raise FileError(file, f"the first line is {error}", row=1) from None
         has_header = bool(first) and _norm(first[0]) == _norm(layout.market)
         if not has_header:
             self._check_headerless(file, first, first_text)
@@ -341,9 +349,14 @@ class CftcFile:
                 problems.append([(f"not UTF-8 text (invalid byte 0x{line[error.start]:02x} at "
                                   f"offset {error.start} of the line)")])
                 continue
-            values = _split(text)
             rows.append(row)
             texts.append(text)
+            try:
+                values = _split(text)
+            except ValueError as error:
+                fields.append(None)
+                problems.append([str(error)])
+                continue
             if len(values) != width:
                 fields.append(None)
                 problems.append([f"expected {width} fields, found {len(values)}"])

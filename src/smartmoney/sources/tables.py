@@ -206,6 +206,24 @@ def _surviving_rows(count: int, skipped: list[int]) -> np.ndarray:
     return np.setdiff1d(numbers, np.asarray(skipped, dtype=np.int64))[:count]
 
 
+def _check_utf8(column: pa.ChunkedArray) -> None:
+    """ArrowInvalid naming the first row whose text is not UTF-8 (Parquet readers do not check)."""
+    try:
+        column.validate(full=True)
+    except pa.ArrowInvalid:
+        values = column.cast(pa.binary()).to_pylist()
+        row = next(i for i, value in enumerate(values, start=1) if value is not None and not _is_utf8(value))
+        raise pa.ArrowInvalid(f"row {row} is not UTF-8 text") from None
+
+
+def _is_utf8(value: bytes) -> bool:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _as_text(column: pa.ChunkedArray) -> pd.Series:
     """A Parquet column as the text a CSV would hold, None for nulls."""
     kind = column.type
@@ -218,6 +236,9 @@ def _as_text(column: pa.ChunkedArray) -> pd.Series:
     elif pa.types.is_floating(kind):
         text = pd.Series([repr(v) if v is not None else None for v in column.to_pylist()], dtype=object)
     else:
-        text = column.cast(pa.string()).to_pandas()
+        text = column.cast(pa.string())
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            _check_utf8(column)
+        text = text.to_pandas()
     text = text.astype(object)
     return text.where(column.is_null().to_numpy(zero_copy_only=False) == False, None)  # noqa: E712
