@@ -19,7 +19,6 @@ means a zero position). A new day adds one partition and rewrites nothing else.
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import fcntl
 import hashlib
@@ -35,7 +34,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from smartmoney import periods
+from smartmoney import derived, periods
 from smartmoney.schema import FILER_STRATEGY, TABLES, Table
 from smartmoney.sources import FileError, source
 from smartmoney.validate import REJECT_COLUMNS, Batch, set_aside, validate
@@ -45,11 +44,6 @@ LOCK = "_lock"
 WRITING = "_writing"  # present while a write may have left files the manifest does not list
 REJECTS_DIR = "_rejects"
 FORMAT_VERSION = 1
-# The version of the kept position flows (`position_flows`): a store whose manifest names
-# another (or none) derives them again on its next write, and computes them on the fly till then.
-FLOWS_VERSION = 1
-FLOW_DAYS_PER_QUERY = 64
-FLOW_INPUTS = ("securities", "accounts", "positions", "equity", "prices")  # what position flows read
 _ARROW_TYPES = {"string": pa.string(), "enum": pa.string(), "date": pa.date32(),
                 "timestamp": pa.timestamp("us"), "float": pa.float64(), "integer": pa.int64()}
 REJECTS_SCHEMA = pa.schema([("file", pa.string()), ("row", pa.int64()), ("table", pa.string()),
@@ -156,7 +150,7 @@ class Store:
         """True when the kept `position_flows` are exact for a computation as of `as_of`: they
         are up to date, and (for a past as-of) no fund position became knowable after its date."""
         manifest = self.manifest()
-        if manifest.get("derived", {}).get("position_flows") != FLOWS_VERSION:
+        if manifest.get("derived", {}).get("position_flows") != derived.FLOWS_VERSION:
             return False
         return as_of is None or not manifest.get("late_positions", False)
 
@@ -259,8 +253,8 @@ class Transaction:
         self._written: list[Path] = []
         self._superseded: list[Path] = []
         self._changed = False
-        self._changed_days: set[str] = set()   # days whose positions, equity or prices changed
-        self._all_days_changed = False          # securities or accounts changed: every day
+        self.changed_days: set[str] = set()   # days whose positions, equity or prices changed
+        self.all_days_changed = False          # securities or accounts changed: every day
         self.manifest: dict = {}
 
     def __enter__(self) -> Transaction:
@@ -288,11 +282,14 @@ class Transaction:
             fcntl.flock(self._lock_handle, fcntl.LOCK_UN)
             self._lock_handle.close()
 
+    def read(self, table: str, columns: list[str]) -> pd.DataFrame:
+        """`columns` of `table` in this transaction's view (committed + written so far)."""
+        return _read_files(self.store.files(table, self.manifest), arrow_schema(TABLES[table]), columns)
+
     def known_ids(self, table: str) -> set[str]:
-        """The keys `table` holds in this transaction's view (committed + written so far)."""
+        """The keys `table` holds in this transaction's view."""
         key = TABLES[table].key[0]
-        return set(_read_files(self.store.files(table, self.manifest), arrow_schema(TABLES[table]),
-                               [key])[key])
+        return set(self.read(table, [key])[key])
 
     def ingest_batch(self, batch: Batch, *, digest: str | None = None) -> IngestReport:
         """Validate `batch`, upsert its good rows and keep its rejects."""
@@ -320,8 +317,7 @@ class Transaction:
     def _resolve_tickers(self, batch: Batch) -> Batch:
         """security_id read from a ticker column: matched to securities.ticker; unknown
         tickers stay as they are, for validation to reject as unknown securities."""
-        securities = _read_files(self.store.files("securities", self.manifest),
-                                 arrow_schema(TABLES["securities"]), ["security_id", "ticker"])
+        securities = self.read("securities", ["security_id", "ticker"])
         by_ticker = dict(zip(securities["ticker"], securities["security_id"]))
         tickers = batch.raw["security_id"]
         raw = batch.raw.assign(security_id=tickers.map(
@@ -331,8 +327,7 @@ class Transaction:
     def _resolve_cusips(self, batch: Batch) -> Batch:
         """security_id read from a CUSIP column: matched to securities.cusip (trimmed, upper
         case). A CUSIP no security holds, or several do, is rejected with that reason."""
-        securities = _read_files(self.store.files("securities", self.manifest),
-                                 arrow_schema(TABLES["securities"]), ["security_id", "cusip"])
+        securities = self.read("securities", ["security_id", "cusip"])
         holders: dict[str, list[str]] = {}
         for cusip, security_id in zip(securities["cusip"], securities["security_id"]):
             if isinstance(cusip, str) and cusip.strip():
@@ -365,15 +360,15 @@ class Transaction:
         if table.partition is None:
             counts.add(self._merge(table, "all", frame))
             if table_name in ("securities", "accounts") and (counts.inserted or counts.updated or counts.deleted):
-                self._all_days_changed = True
+                self.all_days_changed = True
             return counts
         if table_name == "positions":
             self._note_late_positions(frame)
         if table_name == "equity":
             # An account's first equity rows make its presence come from equity on every day.
-            known = self._equity_accounts()
+            known = self.equity_accounts()
             if not frame["account_id"].isin(known).all():
-                self._all_days_changed = True
+                self.all_days_changed = True
                 self.manifest["equity_accounts"] = sorted(known | set(frame["account_id"]))
         days = frame[table.partition].to_numpy().astype("datetime64[D]")
         order = np.argsort(days, kind="stable")
@@ -388,13 +383,13 @@ class Transaction:
             else:
                 done = self._merge(table, key, frame.iloc[start:end])
             if table.name in ("positions", "equity", "prices") and (done.inserted or done.updated or done.deleted):
-                self._changed_days.add(day)
+                self.changed_days.add(day)
             counts.add(done)
         return counts
 
     def refresh_every_day(self) -> None:
         """Derive every day's kept position flows again when this transaction commits."""
-        self._all_days_changed = self._changed = True
+        self.all_days_changed = self._changed = True
 
     def _note_late_positions(self, frame: pd.DataFrame) -> None:
         """Mark the store when a fund's position became knowable after its date (13F filers'
@@ -402,127 +397,17 @@ class Transaction:
         late = frame[frame["available_from"] > frame["date"]]
         if late.empty or self.manifest.get("late_positions"):
             return
-        accounts = _read_files(self.store.files("accounts", self.manifest), arrow_schema(TABLES["accounts"]),
-                               ["account_id", "strategy"])
+        accounts = self.read("accounts", ["account_id", "strategy"])
         filers = set(accounts.loc[accounts["strategy"] == FILER_STRATEGY, "account_id"])
         if not late["account_id"].isin(filers).all():
             self.manifest["late_positions"] = True
 
-    def _equity_accounts(self) -> set[str]:
+    def equity_accounts(self) -> set[str]:
         """The accounts with equity rows (kept in the manifest; read once from older stores)."""
         if "equity_accounts" not in self.manifest:
-            equity = _read_files(self.store.files("equity", self.manifest), arrow_schema(TABLES["equity"]),
-                                 ["account_id"])
+            equity = self.read("equity", ["account_id"])
             self.manifest["equity_accounts"] = sorted(set(equity["account_id"]))
         return set(self.manifest["equity_accounts"])
-
-    def _flow_view(self, todo: list[str]) -> dict | None:
-        """The manifest cut to what the flows of `todo` read: positions and equity of those days
-        and of the days before them, prices of those days. Exact when every account has equity
-        rows (the calendar of present days is then the equity's); else None (read everything)."""
-        tables = self.manifest["tables"]
-        accounts = _read_files(self.store.files("accounts", self.manifest), arrow_schema(TABLES["accounts"]),
-                               ["account_id"])
-        if not set(accounts["account_id"]) <= self._equity_accounts():
-            return None
-        equity_days = sorted(key.split("=", 1)[1] for key in tables.get("equity", {}))
-        todo_days = set(todo)
-        wanted = todo_days | {equity_days[i - 1] for i, day in enumerate(equity_days) if i and day in todo_days}
-
-        def cut(name: str, days: set[str]) -> dict:
-            return {key: entry for key, entry in tables.get(name, {}).items() if key.split("=", 1)[1] in days}
-
-        # flows value the changes at the day's close: prices of the days themselves only
-        return {**self.manifest, "tables": {**tables, "positions": cut("positions", wanted),
-                                            "equity": cut("equity", wanted), "prices": cut("prices", todo_days)}}
-
-    def _days_after(self, days: list[str]) -> set[str]:
-        """The days whose day before may have changed with the changed days: the next day of the
-        data, and every day up to the next day with equity (the calendar of present days is made
-        of equity days, and of position days for accounts without equity)."""
-        equity_days = sorted(key.split("=", 1)[1] for key in self.manifest["tables"].get("equity", {}))
-        after = set()
-        for day in self._changed_days:
-            later = days[bisect.bisect_right(days, day):]
-            following = equity_days[bisect.bisect_right(equity_days, day):]
-            after |= set(later[:1]) | {d for d in later if following and d <= following[0]}
-        return after
-
-    def _refresh_flows(self) -> set[str]:
-        """Derive the kept `position_flows` again for the days this transaction changed and the
-        day after each (whose day before may have changed), or for every day when securities or
-        accounts changed or the kept flows are missing or of another version. Returns the days
-        whose kept flows it derived again or removed."""
-        derived = self.manifest.setdefault("derived", {})
-        fresh = derived.get("position_flows") == FLOWS_VERSION
-        if fresh and not self._changed_days and not self._all_days_changed:
-            return set()
-        from smartmoney.engine import connect
-        from smartmoney.metrics.flows import position_flows
-        from smartmoney.metrics.inputs import Inputs
-
-        tables = self.manifest["tables"]
-        days = sorted({key.split("=", 1)[1] for name in ("positions", "equity")
-                       for key in tables.get(name, {})})
-        if fresh and not self._all_days_changed:
-            todo = sorted((self._changed_days | self._days_after(days)) & set(days))
-        else:
-            todo = days
-        kept = {key.split("=", 1)[1] for key in tables.get("position_flows", {})}
-        gone = kept - set(days) if fresh and not self._all_days_changed else kept - set(todo)
-        table = TABLES["position_flows"]
-        for day in sorted(gone):
-            self._replace_partition(table, f"date={day}", _empty_frame(table))
-        if todo and tables.get("positions"):
-            view = None if todo == days else self._flow_view(todo)
-            inputs = Inputs(connect(self.store, manifest=view or self.manifest, tables=FLOW_INPUTS),
-                            all_accounts_have_equity=view is not None)
-            for start in range(0, len(todo), FLOW_DAYS_PER_QUERY):
-                chunk = [dt.date.fromisoformat(day) for day in todo[start:start + FLOW_DAYS_PER_QUERY]]
-                flows = position_flows(inputs, dates=chunk).to_pandas()
-                flows["date"] = pd.to_datetime(flows["date"])
-                by_day = dict(iter(flows.groupby(flows["date"].dt.strftime("%Y-%m-%d"))))
-                for day in chunk:
-                    key = day.isoformat()
-                    if key in by_day or key in kept:
-                        self._replace_partition(table, f"date={key}", by_day.get(key, _empty_frame(table)))
-        derived["position_flows"] = FLOWS_VERSION
-        self._changed = True
-        return set(todo) | gone
-
-    def _refresh_periods(self, flow_days: set[str]) -> None:
-        """Derive the kept period tables (smartmoney.periods) again where this transaction
-        changed them: the periods of `flow_days`, the period-end days whose positions or prices
-        changed, the periods and days that now end a period; everything when they are missing,
-        of another version, or securities or accounts changed."""
-        derived = self.manifest.setdefault("derived", {})
-        fresh = derived.get("periods") == periods.VERSION and not self._all_days_changed
-        if fresh and not flow_days and not self._changed_days:
-            return
-        tables = self.manifest["tables"]
-        days = sorted({key.split("=", 1)[1] for name in ("positions", "equity") for key in tables.get(name, {})})
-        wanted = periods.calendar(days) if tables.get("positions") else {}
-        stale = {key for key, (_, _, members) in wanted.items() if flow_days.intersection(members)}
-        self._keep(TABLES["period_flows"], set(wanted), stale if fresh else set(wanted),
-                   lambda keys: periods.flow_rows(self.store, self.manifest, [wanted[key] for key in keys]))
-        ends = {end for _, end, _ in wanted.values()}
-        wanted = {periods.values_key(day): day for day in ends}
-        stale = {periods.values_key(day) for day in ends & self._changed_days}
-        self._keep(TABLES["period_values"], set(wanted), stale if fresh else set(wanted),
-                   lambda keys: periods.value_rows(self.store, self.manifest, [wanted[key] for key in keys]))
-        derived["periods"] = periods.VERSION
-        self._changed = True
-
-    def _keep(self, table: Table, wanted: set[str], stale: set[str], rows) -> None:
-        """Make the partitions of the derived `table` the `wanted` keys: drop the others, and
-        derive again (`rows(keys)` yields key, frame) the missing and the `stale` ones."""
-        stored = set(self.manifest["tables"].get(table.name, {}))
-        for key in sorted(stored - wanted):
-            self._replace_partition(table, key, _empty_frame(table))
-        todo = sorted((wanted - stored) | (stale & wanted))
-        if todo:
-            for key, frame in rows(todo):
-                self._replace_partition(table, key, frame)
 
     def _partition(self, table: Table, partition: str) -> pd.DataFrame:
         entry = self.manifest["tables"].get(table.name, {}).get(partition)
@@ -534,22 +419,30 @@ class Transaction:
         old, old_versions = self._partition(positions, partition), self._partition(versions, partition)
         current, kept, counts = merge_positions(old, old_versions, new[positions.column_names], complete, file)
         if counts.inserted or counts.updated or counts.deleted:
-            self._replace_partition(positions, partition, current)
+            self.replace_partition(positions, partition, current)
         if len(kept) != len(old_versions):
-            self._replace_partition(versions, partition, kept)
+            self.replace_partition(versions, partition, kept)
         return counts
 
-    def _replace_partition(self, table: Table, partition: str, frame: pd.DataFrame | pa.Table) -> None:
-        partitions = self.manifest["tables"].setdefault(table.name, {})
-        entry = partitions.get(partition)
-        if entry is not None:
-            self._superseded.append(self.store.path / entry["file"])
-        if len(frame) == 0:
-            partitions.pop(partition, None)
-        else:
+    def note_derived(self, name: str, version: int) -> None:
+        """Record in the manifest that the derived tables `name` are of `version` and whole."""
+        self.manifest.setdefault("derived", {})[name] = version
+        self._changed = True
+
+    def replace_partition(self, table: Table, partition: str, frame: pd.DataFrame | pa.Table) -> None:
+        """Make `frame` the rows of `table`'s `partition` (no rows: remove the partition)."""
+        self.drop_partition(table, partition)
+        if len(frame):
             frame = (frame.sort_by([(key, "ascending") for key in table.key]) if isinstance(frame, pa.Table)
                      else frame.sort_values(list(table.key), ignore_index=True))
-            partitions[partition] = {"file": self._write_file(table, partition, frame), "rows": len(frame)}
+            self.manifest["tables"][table.name][partition] = {
+                "file": self._write_file(table, partition, frame), "rows": len(frame)}
+
+    def drop_partition(self, table: Table, partition: str) -> None:
+        partitions = self.manifest["tables"].setdefault(table.name, {})
+        entry = partitions.pop(partition, None)
+        if entry is not None:
+            self._superseded.append(self.store.path / entry["file"])
         self._changed = True
 
     def _merge(self, table: Table, partition: str, new: pd.DataFrame) -> WriteCounts:
@@ -565,7 +458,7 @@ class Transaction:
             merged, counts = _upsert(old, new, list(table.key), deleting.to_numpy())
             if not (counts.inserted or counts.updated or counts.deleted):
                 return counts
-        self._replace_partition(table, partition, merged)
+        self.replace_partition(table, partition, merged)
         return counts
 
     def _mark_writing(self) -> None:
@@ -613,7 +506,7 @@ class Transaction:
         return True
 
     def _commit(self) -> None:
-        self._refresh_periods(self._refresh_flows())
+        derived.refresh(self)
         self.manifest["version"] += 1
         _fsync_dirs({path.parent for path in self._written})
         _write_json_atomically(self.store.path / MANIFEST, self.manifest)
@@ -744,11 +637,6 @@ def merge_positions(old: pd.DataFrame, old_versions: pd.DataFrame, new: pd.DataF
                 current = current[~left_out]
     versions = pd.concat([old_versions, *new_versions], ignore_index=True) if new_versions else old_versions
     return current[old.columns].reset_index(drop=True), versions[old_versions.columns], counts
-
-
-def _empty_frame(table: Table) -> pd.DataFrame:
-    """An empty frame with `table`'s columns."""
-    return _read_files([], arrow_schema(table), None)
 
 
 def _to_arrow(frame: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
