@@ -72,3 +72,13 @@ def test_nyse_calendar_covers_old_and_recent_years():
     assert is_trading_day(dt.date(1995, 3, 15))          # before the library's default window
     assert len(trading_days("2024-01-01", "2024-12-31")) == 252
     assert trading_days("2024-06-24", "2024-06-28")[0] == dt.date(2024, 6, 24)
+
+
+def test_the_shipped_closed_weekdays_are_exchange_calendars_xnys():
+    """The calendar reads NYSE's closed weekdays from a file (fast); it must be XNYS's."""
+    from smartmoney.taxonomy.calendar import CLOSED_WEEKDAYS, closed_weekdays_from_exchange_calendars
+
+    shipped = [line for line in CLOSED_WEEKDAYS.read_text().splitlines() if line and not line.startswith("#")]
+    assert shipped == closed_weekdays_from_exchange_calendars()
+    assert {"2001-09-11", "2012-10-29", "2025-01-09", "2030-12-25"} <= set(shipped)
+    assert not is_trading_day(dt.date(2001, 9, 11)) and is_trading_day(dt.date(2001, 9, 17))

@@ -74,6 +74,7 @@ def refresh_flows(tx) -> set[str]:
                     tx.replace_partition(table, f"date={key}", by_day[key])
                 elif key in kept:
                     tx.drop_partition(table, f"date={key}")
+        inputs.close()
     tx.note_derived("position_flows", FLOWS_VERSION)
     return set(todo) | gone
 

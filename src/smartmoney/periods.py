@@ -113,4 +113,4 @@ def value_rows(store, manifest: dict, days: list[str]) -> Iterator[tuple[str, pa
         found = valued_rows(inputs.valued([dt.date.fromisoformat(day) for day in run])).order_by("date").to_pyarrow()
         for day, rows in zip(run, _split(found, "date", [np.datetime64(day, "D") for day in run])):
             yield values_key(day), rows
-        inputs.backend.disconnect()
+        inputs.close()

@@ -19,6 +19,7 @@ means a zero position). A new day adds one partition and rewrites nothing else.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import fcntl
 import hashlib
@@ -106,6 +107,7 @@ class Store:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._manifest: tuple[tuple, dict] | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, create: bool = False) -> Store:
@@ -126,9 +128,15 @@ class Store:
         return store
 
     def manifest(self) -> dict:
-        """The committed manifest (read afresh on every call)."""
-        with (self.path / MANIFEST).open() as handle:
-            return json.load(handle)
+        """The committed manifest, read again whenever the file changed (a commit renames a new
+        file over it, so its inode changes). Shared by the callers: do not modify it."""
+        path = self.path / MANIFEST
+        stat = path.stat()
+        stamp = (stat.st_ino, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_size)
+        if self._manifest is None or self._manifest[0] != stamp:
+            with path.open() as handle:
+                self._manifest = (stamp, json.load(handle))
+        return self._manifest[1]
 
     def files(self, table: str, manifest: dict | None = None) -> list[Path]:
         """The Parquet files of `table`, in partition order."""
@@ -265,7 +273,7 @@ class Transaction:
             self._lock_handle.close()
             raise StoreError(f"{self.store.path}: another process is writing to this store; "
                              f"try again when it has finished") from None
-        self.manifest = self.store.manifest()
+        self.manifest = copy.deepcopy(self.store.manifest())   # this write's own, changed in place
         if (self.store.path / WRITING).exists():   # a write was cut short: clear what it left
             self._remove_orphans()
         return self

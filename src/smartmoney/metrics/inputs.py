@@ -18,6 +18,9 @@ FREQS = ("D", "W", "M", "Q")
 _TRUNCATE = {"W": "W", "M": "M", "Q": "Q"}
 # Products whose exposure is not equity exposure (DESIGN: options are kept apart).
 EXCLUDED_ASSET_TYPES = ("option",)
+# Tables of one row per security or account and day at most, read by many metrics: kept in the
+# engine's memory on first use, so that their many small files are read once.
+SMALL_TABLES = ("securities", "accounts", "prices", "equity", "retail_flows")
 
 
 class Inputs:
@@ -43,10 +46,22 @@ class Inputs:
         self._tables: dict[str, ibis.Table] = {}
 
     def table(self, name: str) -> ibis.Table:
-        """The backend's table `name`, as stored (looked up once: each lookup asks for its schema)."""
+        """The backend's table `name`, as stored (looked up once: each lookup asks for its
+        schema; the SMALL_TABLES are kept in the engine's memory)."""
         if name not in self._tables:
-            self._tables[name] = self.backend.table(name)
+            table = self.backend.table(name)
+            self._tables[name] = table.cache() if name in SMALL_TABLES else table
         return self._tables[name]
+
+    def close(self) -> None:
+        """Drop the temp tables kept so far and disconnect the backend (inputs with a backend
+        of their own, e.g. the store's refresh: a temp table must go before its connection)."""
+        kept = [*self._cached.values(), *(self._tables[name] for name in SMALL_TABLES if name in self._tables)]
+        for table in kept:
+            table.release()
+        self._cached.clear()
+        self._tables.clear()
+        self.backend.disconnect()
 
     def stored_flows(self) -> ibis.Table | None:
         """The daily position flows the store keeps, cut to as_of, when they hold for these
