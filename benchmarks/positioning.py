@@ -747,7 +747,9 @@ def write_results(report: dict) -> None:
               f"the flow components and gross must be < {CHECK_TOLERANCE:g}):", ""]
     for name, result in checks.items():
         worst = ", ".join(f"{c} {v:.1e}" for c, v in result["max_rel_diff"].items())
-        lines.append(f"- ours vs {name.replace('_', ' ')}: {result['rows_ours']} rows each, "
+        label = (f"ours (kept tables) vs {name.removeprefix('kept_').replace('_', ' ')}" if name.startswith("kept_")
+                 else f"ours vs {name.replace('_', ' ')}")
+        lines.append(f"- {label}: {result['rows_ours']} rows each, "
                      f"{'passed' if result.get('passed') else 'FAILED'} ({worst}).")
     if report["scale"] == "small":
         lines += ["", "_Small scale: a harness check, not the benchmark; run `--scale full` for the "

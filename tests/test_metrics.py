@@ -223,6 +223,17 @@ def test_percentile_ranks_and_changes(weekly_book):
     assert both[0] == pytest.approx(both[1])
 
 
+def test_without_ranks_or_pct_gross_the_other_columns_are_the_same(weekly_book):
+    book = sm.open(weekly_book, k=2, p=22)           # some cells suppressed: blanked alike
+    full = book.flows(by="sector", freq="W").to_pandas().sort_values(["period_end", "sector"], ignore_index=True)
+    lean = book.flows(by="sector", freq="W", pct_gross=False, ranks=False).to_pandas().sort_values(
+        ["period_end", "sector"], ignore_index=True)
+    assert set(full.columns) - set(lean.columns) == {"net_flow_pct_rank_1y", "net_flow_pct_rank_5y",
+                                                     "net_flow_pct_gross"}
+    assert full.suppressed.any() and full.net_flow_pct_rank_1y.notna().any()
+    pd.testing.assert_frame_equal(full[lean.columns], lean)
+
+
 def test_as_of_uses_only_what_was_knowable(tmp_path):
     positions = _frame([(DAYS[0], "A", "AAA", 100.0, DAYS[0]), (DAYS[1], "A", "AAA", 300.0, DAYS[4])],
                        ["date", "account_id", "security_id", "quantity", "available_from"])

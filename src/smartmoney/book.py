@@ -86,25 +86,29 @@ class Book:
             inputs, by=by, freq=freq, rule=self.disclosure))
 
     def flows(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None, *,
-              pct_gross: bool = True) -> ibis.Table:
+              pct_gross: bool = True, ranks: bool = True) -> ibis.Table:
         """Flows per period_end and group (see `smartmoney.metrics.flows`). `pct_gross=False`
-        leaves out net_flow_pct_gross, which needs the groups' exposure as well (faster)."""
+        leaves out net_flow_pct_gross, which needs the groups' exposure as well, and
+        `ranks=False` the 1y and 5y percentile ranks (each is faster without)."""
         self._check(by, freq)
         inputs = self.inputs(as_of)
-        own = inputs.cached(("flows", by, freq), lambda: metrics.flows(
-            inputs, by=by, freq=freq, use_trades=self.uses_trades, rule=self.disclosure))
+        own = inputs.cached(("flows", by, freq, ranks), lambda: metrics.flows(
+            inputs, by=by, freq=freq, use_trades=self.uses_trades, rule=self.disclosure, ranks=ranks))
         if not pct_gross:
             return own
         gross = self.exposure(by=by, freq=freq, as_of=as_of).select("period_end", by, "gross")
-        return inputs.cached(("flows", by, freq, "pct_gross"), lambda: metrics.with_pct_gross(own, gross, by))
+        return inputs.cached(("flows", by, freq, ranks, "pct_gross"), lambda: metrics.with_pct_gross(own, gross, by))
 
-    def retail(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None) -> ibis.Table:
-        """Retail flows per period_end and group (see `smartmoney.metrics.retail`)."""
+    def retail(self, by: str = "book", freq: str = "W", as_of: str | dt.date | None = None, *,
+               ranks: bool = True) -> ibis.Table:
+        """Retail flows per period_end and group (see `smartmoney.metrics.retail`); `ranks=False`
+        leaves out the 1y and 5y percentile ranks (faster)."""
         retail.check(by)
         if freq not in metrics.FREQS:
             raise BookError(f"unknown frequency {freq!r}; choose one of {', '.join(metrics.FREQS)}")
         inputs = self.inputs(as_of, need_positions=False)
-        return inputs.cached(("retail", by, freq), lambda: retail.retail_flows(inputs, by=by, freq=freq))
+        return inputs.cached(("retail", by, freq, ranks),
+                             lambda: retail.retail_flows(inputs, by=by, freq=freq, ranks=ranks))
 
     def divergence(self, by: str = "ticker", as_of: str | dt.date | None = None) -> ibis.Table:
         """Hedge funds vs retail per week, group and window of 1, 4 and 13 weeks."""
@@ -112,12 +116,13 @@ class Book:
         self._check(by, "W")
         inputs = self.inputs(as_of)
         return inputs.cached(("divergence", by), lambda: retail.divergence(
-            self.flows(by, "W", as_of, pct_gross=False), self.retail(by=by, freq="W", as_of=as_of), by=by))
+            self.flows(by, "W", as_of, pct_gross=False, ranks=False),
+            self.retail(by=by, freq="W", as_of=as_of, ranks=False), by=by))
 
     def swap_share(self, as_of: str | dt.date | None = None) -> ibis.Table:
         """Hedge-fund selling absorbed by retail, in % of hedge-fund gross selling, per week."""
         return retail.swap_share(self.divergence(by="ticker", as_of=as_of),
-                                 self.flows(by="book", freq="W", as_of=as_of, pct_gross=False))
+                                 self.flows(by="book", freq="W", as_of=as_of, pct_gross=False, ranks=False))
 
     def watch_list(self, as_of: str | dt.date | None = None, *, window: int = 4, top: int = 10) -> ibis.Table:
         """The stocks hedge funds sold most while retail bought most, with crowding."""
@@ -126,7 +131,7 @@ class Book:
         inputs = self.inputs(as_of)
         divergence = self.divergence(by="ticker", as_of=as_of)
         last = divergence.period_end.max().execute()
-        return retail.watch_list(divergence, self.retail(by="ticker", freq="W", as_of=as_of),
+        return retail.watch_list(divergence, self.retail(by="ticker", freq="W", as_of=as_of, ranks=False),
                                  retail.crowding(inputs, ibis.date(last)), inputs.securities,
                                  window=window, top=top, min_holders=self.disclosure.k)
 

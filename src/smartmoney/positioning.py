@@ -29,7 +29,7 @@ def positioning_facts(book, as_of: dt.date | str | None = None) -> list[F.Fact]:
 
     def table(kind: str, by: str, freq: str) -> pd.DataFrame:
         if kind == "flows":
-            return book.flows(by=by, freq=freq, as_of=as_of, pct_gross=False).to_pandas()
+            return book.flows(by=by, freq=freq, as_of=as_of, pct_gross=False, ranks=False).to_pandas()
         return book.exposure(by=by, freq=freq, as_of=as_of).to_pandas()
 
     book_flows = table("flows", "book", "W")

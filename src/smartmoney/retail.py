@@ -31,7 +31,7 @@ def retail_facts(book, as_of: dt.date | str | None = None) -> list[F.Fact]:
     found: list[F.Fact] = []
 
     def table(by: str) -> pd.DataFrame:
-        return book.retail(by=by, freq="W", as_of=as_of).to_pandas()
+        return book.retail(by=by, freq="W", as_of=as_of, ranks=False).to_pandas()
 
     for by in ("book", "basket", "sector"):
         found += F.series_facts(table(by), who=WHO, metric="retail_net", group_by=by, period="W")

@@ -73,13 +73,21 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
 def _complement(marked: ibis.Table, group: str, size: str, key_sets: list[list[str]]) -> ibis.Table:
     """Within each cell set (one per key set) holding exactly one hidden cell, hide the smallest
     published cell some account contributes to as well (all of them on a tie); every key set in
-    one pass, each one window (a sum and a minimum over the same partition)."""
+    one pass. Each cell set's count of hidden cells and smallest candidate come from a grouped
+    aggregate joined back on its keys (a hash join: window functions would sort the cells once
+    per key set); keys match when both are null, as a window's partition does."""
     candidate = ~marked._hidden & (marked.accounts > 0)
-    magnitude = marked[size].abs()
+    marked = marked.mutate(_candidate=candidate,
+                           _magnitude=ibis.ifelse(candidate, marked[size].abs(), ibis.null("float64")))
+    joined = marked
+    for number, keys in enumerate(key_sets):
+        sets = marked.group_by(keys).aggregate(**{f"_hidden_{number}": marked._hidden.cast("int64").sum(),
+                                                  f"_smallest_{number}": marked._magnitude.min()})
+        sets = sets.rename(**{f"_key_{number}_{key}": key for key in keys})
+        joined = joined.left_join(sets, [joined[key].identical_to(sets[f"_key_{number}_{key}"]) for key in keys])
     lone = ibis.literal(False)
-    for keys in key_sets:
-        window = ibis.window(group_by=keys)
-        hidden_within = marked._hidden.cast("int64").sum().over(window)
-        smallest = ibis.ifelse(candidate, magnitude, ibis.null("float64")).min().over(window)
-        lone |= (hidden_within == 1) & candidate & (magnitude == smallest)
-    return marked.mutate(_hidden=marked._hidden | lone)
+    for number in range(len(key_sets)):
+        lone |= ((joined[f"_hidden_{number}"] == 1) & joined._candidate
+                 & (joined._magnitude == joined[f"_smallest_{number}"]))
+    return joined.mutate(_hidden=joined._hidden | lone).select(*[c for c in marked.columns
+                                                                 if c not in ("_candidate", "_magnitude")])

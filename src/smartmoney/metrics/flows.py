@@ -108,13 +108,14 @@ def _per_period(inputs: Inputs, calendar: ibis.Table, freq: str, use_trades: boo
     return ibis.union(*parts)
 
 
-def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclosure) -> ibis.Table:
+def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclosure,
+          ranks: bool = True) -> ibis.Table:
     """Flows per period_end and group, with sd units, z-scores, ranks and disclosure control.
 
     Columns: period_end, <by>, long_buy, long_sell, short_sale, short_cover, net_flow,
     gross_traded, risk_on, risk_off, net_flow_sd, net_flow_z, net_flow_pct_rank_1y,
-    net_flow_pct_rank_5y, accounts, suppressed (see `with_pct_gross` for net_flow_pct_gross).
-    Every period has a row for every group seen (zero when nothing traded).
+    net_flow_pct_rank_5y (not with ranks=False), accounts, suppressed (see `with_pct_gross`
+    for net_flow_pct_gross). Every period has a row for every group seen (zero when nothing traded).
     """
     calendar = periods(inputs.dates(), freq)
     # Summed once per frequency and shared by every grouping (a fifth of the daily rows for W).
@@ -143,7 +144,8 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     # Kept once: the statistics below read the series several times (ranks join it to itself).
     cells = inputs.cached(("flow cells", use_trades, by, freq), lambda: cells)
     cells = with_sd_units(cells, by, "net_flow", freq)
-    cells = with_pct_ranks(cells, by, ["net_flow"], freq)
+    if ranks:
+        cells = with_pct_ranks(cells, by, ["net_flow"], freq)
     values = [c for c in OUTPUT if c in cells.columns]
     published = suppress(cells, by, size="gross_traded", values=values, rule=rule,
                          enclosing=groups.enclosing(by, inputs.securities))

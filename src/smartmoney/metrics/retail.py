@@ -37,8 +37,9 @@ def check(by: str) -> str:
     return by
 
 
-def retail_flows(inputs, *, by: str, freq: str) -> ibis.Table:
-    """Retail flows per period_end and group (see the module docstring for the columns).
+def retail_flows(inputs, *, by: str, freq: str, ranks: bool = True) -> ibis.Table:
+    """Retail flows per period_end and group (see the module docstring for the columns; the
+    percentile ranks only with ranks=True).
 
     Every period of the retail data has a row for every group seen (zero when none traded).
     """
@@ -65,8 +66,9 @@ def retail_flows(inputs, *, by: str, freq: str) -> ibis.Table:
     # Kept once: the statistics below read the series several times (ranks join it to itself).
     cells = inputs.cached(("retail cells", by, freq), lambda: cells)
     cells = with_sd_units(cells, by, "retail_net", freq)
-    cells = with_pct_ranks(cells, by, ["retail_net"], freq)
-    return cells.select("period_end", by, *OUTPUT).order_by(["period_end", by])
+    if ranks:
+        cells = with_pct_ranks(cells, by, ["retail_net"], freq)
+    return cells.select("period_end", by, *[c for c in OUTPUT if c in cells.columns]).order_by(["period_end", by])
 
 
 def divergence(hf: ibis.Table, retail: ibis.Table, *, by: str, windows=WINDOWS) -> ibis.Table:

@@ -56,7 +56,7 @@ def leverage_chart(book, day: dt.date) -> Chart:
 
 
 def components_chart(book, day: dt.date) -> Chart:
-    frame = _dated(book.flows(by="book", freq="W", as_of=day, pct_gross=False).to_pandas()).tail(WEEKS_SHOWN)
+    frame = _dated(book.flows(by="book", freq="W", as_of=day, pct_gross=False, ranks=False).to_pandas()).tail(WEEKS_SHOWN)
     rows = [pd.DataFrame({"period_end": frame.period_end, "series": name, "value": SIGN[name] * frame[name]})
             for name in SIGN]
     rows.append(pd.DataFrame({"period_end": frame.period_end, "series": "net_flow", "value": frame.net_flow}))
@@ -66,7 +66,7 @@ def components_chart(book, day: dt.date) -> Chart:
 
 
 def sector_heatmap(book, day: dt.date) -> Chart:
-    frame = _dated(book.flows(by="sector", freq="W", as_of=day, pct_gross=False).to_pandas())
+    frame = _dated(book.flows(by="sector", freq="W", as_of=day, pct_gross=False, ranks=False).to_pandas())
     weeks = sorted(frame.period_end.unique())[-HEATMAP_WEEKS:]
     frame = frame[frame.period_end.isin(weeks)][["period_end", "sector", "net_flow_sd"]]
     return Chart("sector_heatmap", f"Sector net flows in sd units, last {HEATMAP_WEEKS} weeks", frame,
@@ -75,7 +75,7 @@ def sector_heatmap(book, day: dt.date) -> Chart:
 
 
 def turn_chart(book, day: dt.date, sector: str) -> Chart | None:
-    frame = _dated(book.flows(by="industry", freq="W", as_of=day, pct_gross=False).to_pandas())
+    frame = _dated(book.flows(by="industry", freq="W", as_of=day, pct_gross=False, ranks=False).to_pandas())
     industries = book.securities().query("sector == @sector")["industry"].unique()
     frame = frame[(frame.period_end == frame.period_end.max()) & frame.industry.isin(industries)]
     if frame.empty:
