@@ -25,14 +25,19 @@ from _results import OUT, RESULTS, machine, write_section
 BIN = Path(sys.executable).parent
 # Measured by profiling the run (cProfile, and DuckDB's profiler per query) on 2026-11-28.
 WHERE_THE_TIME_GOES = (
-    "The store keeps the daily flows (`position_flows`) and, since 2026-11-28, the weekly and monthly "
-    "sums per account and security and the period-end values (`period_values`), so no day is "
-    "re-read and no position re-valued; 29.0 s became 17.0 s (with the other changes of that day: "
-    "no regrouping of ticker rows, no exposure computed for an unread percent-of-gross, one window "
-    "per cell set in complementary suppression, each series kept once before its statistics). "
-    "What remains is about half DuckDB (the per-account grouping of each of the six groupings, the "
-    "18 windows of ticker-level complementary suppression, the percentile-rank self-joins) and half "
-    "Python: compiling ~70 Ibis expressions to SQL (about 3 s), the facts and the process start.")
+    "The store keeps the daily flows (`position_flows`), the weekly and monthly sums per account and "
+    "security and the period-end values (`period_values`), so no day is re-read and no position "
+    "re-valued (29.0 s became 17.0 s). Then (same day, the JSON unchanged byte for byte): the NYSE calendar "
+    "read from a shipped list of closed weekdays (exchange_calendars took 0.75 s per process), the "
+    "small daily tables (prices, equity, retail flows) kept in DuckDB memory on first use instead of "
+    "re-reading their daily files per query, complementary suppression from grouped aggregates "
+    "joined back (hash joins) instead of 18 sorting windows at ticker level, and no percentile ranks "
+    "computed where the report does not read them: in-process build 15.7 s -> 12.9 s. What remains "
+    "(12.9 s in process, measured): DuckDB 6.0 s over ~40 queries, none above 0.75 s (the weekly "
+    "sums and week-end values materialised once, then each of the seven groupings grouped per "
+    "account), compiling ~75 Ibis expressions to SQL 2.5 s, building the expressions and the rest "
+    "of Python ~4 s (the facts themselves 0.4 s); outside the build, imports 1.3 s and opening the "
+    "store 0.65 s.")
 TARGET_SECONDS = 10.0
 
 
