@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -32,6 +34,7 @@ from smartmoney.validate import validate
 
 DATA = Path(__file__).parent / "data"
 EXAMPLES = int(os.environ.get("SMARTMONEY_FUZZ_EXAMPLES", "300"))
+ATHERIS_RUNS = int(os.environ.get("SMARTMONEY_ATHERIS_RUNS", "300"))   # inputs per seed, coverage-guided
 # The same inputs on every run unless SMARTMONEY_FUZZ_RANDOM=1: `make test` must not fail on a
 # bug it did not bring (a random run is how new inputs are explored, and what it finds lands here).
 RANDOM = os.environ.get("SMARTMONEY_FUZZ_RANDOM") == "1"
@@ -143,6 +146,19 @@ def test_a_mutated_file_reads_or_fails_with_a_file_error(kind):
             _read_and_validate(kind, _packed(Path(folder), name, data, member))
 
     check()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "seed"), [*((kind, i) for kind in sorted(SEEDS) for i in range(len(SEEDS[kind]))),
+                                            ("scenario", 0)])
+def test_coverage_guided_fuzzing_finds_no_crash(tmp_path, kind, seed):
+    """atheris mutates each seed towards inputs that reach new lines of smartmoney's parsers
+    (tests/atheris_fuzz.py); a crash exits non-zero and leaves its input in crash-<sha1>."""
+    done = subprocess.run([sys.executable, str(Path(__file__).parent / "atheris_fuzz.py"), kind, str(seed),
+                           f"-atheris_runs={ATHERIS_RUNS}", "-seed=1"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, f"{sorted(p.name for p in tmp_path.iterdir())}\n{done.stderr[-3000:]}"
+    assert f"Done {ATHERIS_RUNS} " in done.stderr or f"Done {ATHERIS_RUNS + 1} " in done.stderr
 
 
 def test_the_seeds_themselves_read():
