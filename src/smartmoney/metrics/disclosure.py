@@ -73,9 +73,30 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
 def _complement(marked: ibis.Table, group: str, size: str, key_sets: list[list[str]]) -> ibis.Table:
     """Within each cell set (one per key set) holding exactly one hidden cell, hide the smallest
     published cell some account contributes to as well (all of them on a tie); every key set in
-    one pass. Each cell set's count of hidden cells and smallest candidate come from a grouped
-    aggregate joined back on its keys (a hash join: window functions would sort the cells once
-    per key set); keys match when both are null, as a window's partition does."""
+    one pass.
+
+    On DuckDB each cell set's count of hidden cells and smallest candidate come from a grouped
+    aggregate joined back on its keys (hash joins; a window per key set would sort the cells
+    each time), which reads the pass's input once per key set: DuckDB materialises such a shared
+    input once. Spark inlines it instead, so that over the passes the plan would grow as
+    (key sets + 1) ** passes; there one window per key set (a sum and a minimum over the same
+    partition) reads the input once. The two give the same cells (tests/test_spark.py)."""
+    if ibis.get_backend(marked).name == "duckdb":
+        return _complement_by_joins(marked, size, key_sets)
+    candidate = ~marked._hidden & (marked.accounts > 0)
+    magnitude = marked[size].abs()
+    lone = ibis.literal(False)
+    for keys in key_sets:
+        window = ibis.window(group_by=keys)
+        hidden_within = marked._hidden.cast("int64").sum().over(window)
+        smallest = ibis.ifelse(candidate, magnitude, ibis.null("float64")).min().over(window)
+        lone |= (hidden_within == 1) & candidate & (magnitude == smallest)
+    return marked.mutate(_hidden=marked._hidden | lone)
+
+
+def _complement_by_joins(marked: ibis.Table, size: str, key_sets: list[list[str]]) -> ibis.Table:
+    """`_complement` from grouped aggregates joined back on their keys (null keys match null
+    keys, as in a window's partition)."""
     candidate = ~marked._hidden & (marked.accounts > 0)
     marked = marked.mutate(_candidate=candidate,
                            _magnitude=ibis.ifelse(candidate, marked[size].abs(), ibis.null("float64")))
