@@ -130,10 +130,13 @@ class Book:
             raise BookError(f"window must be one of {', '.join(map(str, retail.WINDOWS))} weeks")
         inputs = self.inputs(as_of)
         divergence = self.divergence(by="ticker", as_of=as_of)
-        last = divergence.period_end.max().execute()
-        return retail.watch_list(divergence, self.retail(by="ticker", freq="W", as_of=as_of, ranks=False),
-                                 retail.crowding(inputs, ibis.date(last)), inputs.securities,
-                                 window=window, top=top, min_holders=self.disclosure.k)
+
+        def build() -> ibis.Table:
+            last = divergence.period_end.max().execute()
+            return retail.watch_list(divergence, self.retail(by="ticker", freq="W", as_of=as_of, ranks=False),
+                                     retail.crowding(inputs, ibis.date(last)), inputs.securities,
+                                     window=window, top=top, min_holders=self.disclosure.k)
+        return inputs.cached(("watch_list", window, top), build)
 
     def event_study(self, as_of: str | dt.date | None = None) -> ibis.Table:
         """Forward returns and volatility by divergence decile (see `metrics.event_study`)."""

@@ -13,6 +13,7 @@ import datetime as dt
 from functools import cache
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 CALENDAR_START = "1990-01-02"      # old 13F and CFTC history
@@ -22,10 +23,11 @@ CLOSED_WEEKDAYS = Path(__file__).parent / "data" / "xnys_closed_weekdays.txt"
 
 @cache
 def _sessions() -> pd.DatetimeIndex:
-    closed = pd.DatetimeIndex([line for line in CLOSED_WEEKDAYS.read_text().splitlines()
-                               if line and not line.startswith("#")])
-    weekdays = pd.bdate_range(CALENDAR_START, CALENDAR_END)
-    return weekdays[~weekdays.isin(closed)]
+    closed = np.array([line for line in CLOSED_WEEKDAYS.read_text().splitlines()
+                       if line and not line.startswith("#")], dtype="datetime64[D]")
+    days = np.arange(np.datetime64(CALENDAR_START), np.datetime64(CALENDAR_END) + 1)
+    weekdays = days[np.is_busday(days)]        # numpy, not pd.bdate_range: 2 ms instead of 200
+    return pd.DatetimeIndex(weekdays[~np.isin(weekdays, closed)].astype("datetime64[ns]"))
 
 
 @cache
