@@ -211,3 +211,13 @@ def test_found_by_fuzzing_parquet_text_that_is_not_utf8_is_a_file_error(tmp_path
                              "quantity": [1.0, 2.0]}), path)
     with pytest.raises(FileError, match="column security_id.*row 2 is not UTF-8 text"):
         list(source("positions").read(path))
+
+
+def test_found_by_fuzzing_an_unknown_xml_encoding_in_a_13f_filing_is_a_file_error(tmp_path):
+    """Regression: <?xml ... encoding="NaNUTF-8"?> raised LookupError out of the 13F reader."""
+    name, data, _ = SEEDS["sec13f"][0]
+    path = tmp_path / name
+    path.write_bytes(data.replace(b'encoding="UTF-8"', b'encoding="NaNUTF-8"', 1))
+    with pytest.raises(FileError, match=r"cover page \(primary_doc.xml\) declares an encoding Python does "
+                       r"not know \(unknown encoding: NaNUTF-8\)"):
+        list(source("sec13f").read(path))

@@ -285,6 +285,8 @@ def _xml(file: str, label: str, data: bytes, root_name: str, namespace: str,
         root = ET.fromstring(data.lstrip(b"\xef\xbb\xbf \t\r\n"))
     except ET.ParseError as error:
         raise FileError(file, f"{label} is not well-formed XML ({error}); truncated?") from None
+    except LookupError as error:        # <?xml ... encoding="..."?> naming no known encoding
+        raise FileError(file, f"{label} declares an encoding Python does not know ({error})") from None
     space, local = _split(root.tag)
     if local != root_name:
         raise FileError(file, f"{label}: the root element is <{local}>, not <{root_name}>")

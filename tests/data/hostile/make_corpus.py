@@ -695,6 +695,10 @@ def sec13f() -> None:
     case(t, "laughs_after_64k.txt", "sec13f",
          submission(info_table([info_row("&lol9;", "00846U101", 1, 1)], prolog=padding + laughs)),
          "billion laughs after a 70 KB comment", error="declares a DOCTYPE or ENTITY")
+    case(t, "unknown_encoding.txt", "sec13f",
+         submission(cover_xml=cover.replace('encoding="UTF-8"', 'encoding="NaNUTF-8"', 1)),
+         "an XML declaration naming an unknown encoding (found by fuzzing)",
+         error="declares an encoding Python does not know")
     case(t, "wrong_namespace.txt", "sec13f", submission(info_table(namespace="http://example.com/13f")),
          "the information table in another namespace", error="is in the namespace")
     case(t, "wrong_root.txt", "sec13f", submission(info_table(root="informationTables")), "a misspelled root",
