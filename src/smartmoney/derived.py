@@ -30,10 +30,12 @@ def refresh(tx) -> None:
     refresh_periods(tx, refresh_flows(tx))
 
 
-def _days(manifest: dict) -> list[str]:
-    """The days of the data: those with positions or equity."""
+def _days(manifest: dict, *names: str) -> list[str]:
+    """The days with rows in the tables `names` (by default positions or equity: the days of
+    the data)."""
     tables = manifest["tables"]
-    return sorted({key.split("=", 1)[1] for name in ("positions", "equity") for key in tables.get(name, {})})
+    return sorted({key.split("=", 1)[1] for name in names or ("positions", "equity")
+                   for key in tables.get(name, {})})
 
 
 def refresh_flows(tx) -> set[str]:
@@ -86,7 +88,7 @@ def _flow_view(tx, todo: list[str]) -> dict | None:
     tables = tx.manifest["tables"]
     if not set(tx.read("accounts", ["account_id"])["account_id"]) <= tx.equity_accounts():
         return None
-    equity_days = sorted(key.split("=", 1)[1] for key in tables.get("equity", {}))
+    equity_days = _days(tx.manifest, "equity")
     todo_days = set(todo)
     wanted = todo_days | {equity_days[i - 1] for i, day in enumerate(equity_days) if i and day in todo_days}
 
@@ -102,7 +104,7 @@ def _days_after(tx, days: list[str]) -> set[str]:
     """The days whose day before may have changed with the changed days: the next day of the
     data, and every day up to the next day with equity (the calendar of present days is made
     of equity days, and of position days for accounts without equity)."""
-    equity_days = sorted(key.split("=", 1)[1] for key in tx.manifest["tables"].get("equity", {}))
+    equity_days = _days(tx.manifest, "equity")
     after = set()
     for day in tx.changed_days:
         later = days[bisect.bisect_right(days, day):]
