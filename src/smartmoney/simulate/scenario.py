@@ -31,6 +31,7 @@ import datetime as dt
 import math
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -261,14 +262,19 @@ class _Parser:
         return Plant(who=who, level=level, group=group, start=first, end=last, **values)
 
     def check_group(self, level: str, group: str, where: str) -> None:
-        if level == "ticker":
-            known = sorted(sp500_universe()["ticker"])
-        elif level == "sector":
-            known = sectors()
-        else:
-            known = sorted(gics_hierarchy()[level].unique())
+        known = _known_groups(level)
         if group not in known:
             label = _PLURALS[level]
             shown = ", ".join(known[:60]) + (", ..." if len(known) > 60 else "")
             raise self.fail(where, f"unknown {level.replace('_', ' ')} {group!r}; "
                                    f"known {label}: {shown}")
+
+
+@cache
+def _known_groups(level: str) -> tuple[str, ...]:
+    """The groups a plant may name at `level`, sorted (built once: a scenario names many)."""
+    if level == "ticker":
+        return tuple(sorted(sp500_universe()["ticker"]))
+    if level == "sector":
+        return tuple(sectors())
+    return tuple(sorted(gics_hierarchy()[level].unique()))
