@@ -66,11 +66,16 @@ def states(tmp_path_factory):
             "duration": duration}
 
 
-def _killed_at(command: list[str], seconds: float) -> None:
+def _killed_at(command: list[str], seconds: float) -> bool:
+    """Run `command` and SIGKILL it after `seconds`; True when it had finished by itself."""
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(seconds)
-    process.send_signal(signal.SIGKILL)
-    process.wait()
+    try:
+        process.wait(timeout=seconds)
+        return True
+    except subprocess.TimeoutExpired:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return False
 
 
 @pytest.mark.slow
@@ -109,15 +114,18 @@ def test_fifty_reports_killed_at_random_points_leave_the_store_and_the_last_repo
     complete = out.read_text()
     out.write_text('{"previous": true}')
     rng = random.Random(28112026)
-    seen = set()
+    finished = set()
     for trial in range(TRIALS):
-        _killed_at(command, rng.uniform(0.0, 1.1 * duration))
+        # Up to twice the measured time: a busy machine (a whole test run beside other work)
+        # slowed every run past 1.1 times the first, and no report was left to finish.
+        by_itself = _killed_at(command, rng.uniform(0.0, 2.0 * duration))
         text = out.read_text()
         assert text in (complete, '{"previous": true}'), f"trial {trial}: a partial report"
-        seen.add(text == complete)
+        assert text == complete or not by_itself, f"trial {trial}: finished without its report"
+        finished.add(by_itself)
         out.write_text('{"previous": true}')
     assert _same(_snapshot(Store.open(store.path)), after)
-    assert json.loads(complete)["as_of"] and seen == {True, False}
+    assert json.loads(complete)["as_of"] and finished == {True, False}   # killed mid-run, and not
 
 
 def test_a_second_writer_is_refused_while_one_writes(states, tmp_path):
