@@ -221,3 +221,15 @@ def test_found_by_fuzzing_an_unknown_xml_encoding_in_a_13f_filing_is_a_file_erro
     with pytest.raises(FileError, match=r"cover page \(primary_doc.xml\) declares an encoding Python does "
                        r"not know \(unknown encoding: NaNUTF-8\)"):
         list(source("sec13f").read(path))
+
+
+def test_found_by_fuzzing_a_carriage_return_inside_a_finra_short_interest_field_rejects_the_row(tmp_path):
+    """Regression: a bare carriage return inside an unquoted field of a comma-separated short
+    interest file made the csv module raise out of the FINRA reader."""
+    name, data, _ = SEEDS["finra_short_interest"][0]
+    header, first, *_ = data.split(b"\n")
+    path = tmp_path / name
+    path.write_bytes(header.replace(b"|", b",") + b"\n" + first.replace(b"|", b",") + b"\n\r\x01\n")
+    [batch] = source("finra_short_interest").read(path)
+    assert list(batch.rejects["row"]) == [2]
+    assert batch.rejects["reason"].str.startswith("not a CSV line").all()

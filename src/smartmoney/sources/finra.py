@@ -280,7 +280,11 @@ def _split(path: Path, body: list[bytes], delimiter: str, width: int, table: str
         if not text.strip():
             rejects.append((str(path), number, table, f"empty line (expected {width} fields)", text))
             continue
-        values = next(csv.reader([text], delimiter=delimiter)) if quoted else text.split(delimiter)
+        try:
+            values = next(csv.reader([text], delimiter=delimiter)) if quoted else text.split(delimiter)
+        except csv.Error as error:      # e.g. a bare carriage return inside an unquoted field
+            rejects.append((str(path), number, table, f"not a CSV line ({error})", text))
+            continue
         if len(values) != width:
             rejects.append((str(path), number, table,
                             f"expected {width} fields, found {len(values)}", text))
