@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 import smartmoney as sm
 from smartmoney.cli import app
+from smartmoney.metrics import Disclosure
 from smartmoney.taxonomy import sp500_universe, trading_days
 
 DAYS = trading_days("2024-05-01", "2024-06-28")
@@ -113,3 +114,12 @@ def test_cli_outputs_keep_suppressed_cells_blank(two_primaries):
                                    "--format", "csv"]).output
     materials = [line for line in csv_text.splitlines() if ",Materials," in line]
     assert materials and all(line.endswith(",True") and ",," in line for line in materials)
+
+
+@pytest.mark.parametrize(("family", "by"), [("exposure", "sector"), ("flows", "sector"), ("flows", "ticker")])
+def test_a_rule_that_hides_nothing_skips_the_passes_and_publishes_the_same(one_primary, monkeypatch, family, by):
+    shortcut = getattr(sm.open(one_primary, k=1, p=100), family)(by=by).to_pandas()
+    assert not shortcut.suppressed.any()
+    monkeypatch.setattr(Disclosure, "hides_nothing", property(lambda rule: False))
+    passes = getattr(sm.open(one_primary, k=1, p=100), family)(by=by).to_pandas()
+    pd.testing.assert_frame_equal(shortcut, passes)

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import smartmoney as sm
+from smartmoney.metrics import Inputs
 from smartmoney.taxonomy import trading_days
 
 DAYS = trading_days("2024-06-10", "2024-07-12")          # Juneteenth and July 4 fall inside
@@ -286,3 +287,18 @@ def test_spark_gives_the_same_tables_and_facts_as_duckdb(weekly_book):
     duck_facts, spark_facts = duck.facts(), spark.facts()
     assert duck_facts and [f.id for f in duck_facts] == [f.id for f in spark_facts]
     assert [f.value for f in duck_facts] == pytest.approx([f.value for f in spark_facts], rel=1e-9)
+
+
+def test_the_days_come_from_the_manifest_when_every_account_has_equity(weekly_book, tmp_path):
+    book = sm.open(weekly_book)
+    engine_days = Inputs(book.backend, all_accounts_have_equity=True).dates().to_pandas()
+    listed = book.inputs().dates().to_pandas()
+    assert len(listed) == 206 and weekly_book.days() == list(listed.date.dt.date)
+    pd.testing.assert_frame_equal(listed, engine_days.sort_values("date", ignore_index=True))
+    # An account without equity rows is present on its position days: the engine finds them.
+    positions = _frame([(day, account, "AAA", 5.0) for day in DAYS[:3] for account in ("A", "B")],
+                       ["date", "account_id", "security_id", "quantity"])
+    mixed = make_store(tmp_path / "mixed", positions=positions,
+                       prices=_frame([(day, "AAA", 10.0) for day in DAYS[:3]], ["date", "security_id", "close"]),
+                       equity=_frame([(DAYS[0], "A", 1000.0)], ["date", "account_id", "equity"]))
+    assert mixed.days() is None and len(sm.open(mixed).inputs().dates().to_pandas()) == 3

@@ -69,8 +69,11 @@ class Book:
         day = self._check_as_of(as_of, need_positions=need_positions)
         if day not in self._inputs:
             kept_periods, kept_values = self.store.kept_periods(day)
+            # The days from the manifest save a scan of equity; Spark is left to find them (Ibis'
+            # pyspark backend does not register an in-memory table inside a cached one).
+            days = self.store.days() if self.engine == "duckdb" else None
             self._inputs[day] = Inputs(self.backend, day, kept_flows=self.store.kept_flows_hold(day),
-                                       kept_periods=kept_periods, kept_values=kept_values)
+                                       kept_periods=kept_periods, kept_values=kept_values, days=days)
         return self._inputs[day]
 
     def release(self, as_of: str | dt.date | None = None) -> None:
@@ -214,6 +217,8 @@ class Book:
         rows = {name: table["rows"] for name, table in self.store.info()["tables"].items()}
         day = self._check_as_of(as_of, need_positions=bool(rows["positions"]))
         funds = self.strategies - {holdings.FILER}
+        if rows["positions"]:
+            self.inputs(as_of).reuse_expected = True   # every grouping reads the same weekly sums
         found = positioning_facts(self, as_of) if rows["positions"] and funds else []
         if holdings.FILER in self.strategies:
             found += filer_facts(self, as_of)

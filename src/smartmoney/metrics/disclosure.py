@@ -30,6 +30,12 @@ class Disclosure:
         if self.k < 1 or not 0 < self.p <= 100:
             raise ValueError(f"disclosure needs k >= 1 and 0 < p <= 100 (got k={self.k}, p={self.p})")
 
+    @property
+    def hides_nothing(self) -> bool:
+        """True for k = 1 and p = 100 (disclosure control off): a cell of one account is
+        published, and no account's part of a cell can exceed the whole of it."""
+        return self.k <= 1 and self.p >= 100
+
 
 PASSES = 3
 
@@ -52,6 +58,8 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str],
     enclosing
         Per group, the group of each grouping it nests in (`groups.enclosing`), or None.
     """
+    if rule.hides_nothing:   # the same result, without the passes: nothing is hidden, so none apply
+        return cells.mutate(suppressed=ibis.literal(False)).drop("top")
     primary = (((cells.accounts > 0) & (cells.accounts < rule.k))
                | (cells.top > cells[size].abs() * (rule.p / 100.0)))
     marked = cells.mutate(_hidden=primary)

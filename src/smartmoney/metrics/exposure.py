@@ -31,7 +31,7 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
     calendar = periods(inputs.dates(), freq)
     ends = calendar.select(date=calendar.period_end).distinct()
 
-    valued = inputs.cached(("valued", freq), lambda: inputs.values(ends.date.to_pyarrow().to_pylist()))
+    valued = inputs.shared(("valued", freq), lambda: inputs.values(ends.date.to_pyarrow().to_pylist()))
     labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
     sides = {"lmv": ibis.ifelse(labelled.value > 0, labelled.value, 0.0),
              "smv": ibis.ifelse(labelled.value < 0, labelled.value, 0.0)}

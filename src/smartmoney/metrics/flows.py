@@ -118,8 +118,8 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     for net_flow_pct_gross). Every period has a row for every group seen (zero when nothing traded).
     """
     calendar = periods(inputs.dates(), freq)
-    # Summed once per frequency and shared by every grouping (a fifth of the daily rows for W).
-    per_period = inputs.cached(("flows_per_period", use_trades, freq),
+    # Summed per frequency, and kept once a second grouping asks (a fifth of the daily rows for W).
+    per_period = inputs.shared(("flows_per_period", use_trades, freq),
                                lambda: _per_period(inputs, calendar, freq, use_trades))
     labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
     if groups.one_security_each(by, inputs.securities):

@@ -31,18 +31,23 @@ class Inputs:
     that holds only some days' equity rows. What the store keeps derived and exact for this
     as-of: `kept_flows` (daily position flows), `kept_periods` (per frequency, the period ends
     whose `period_flows` it holds) and `kept_values` (the days whose `period_values` it holds).
+    `days`: the days of the data (where accounts are present), when the caller knows them.
     """
 
     def __init__(self, backend, as_of: dt.date | None = None, *, kept_flows: bool = False,
                  kept_periods: dict[str, frozenset[dt.date]] | None = None,
-                 kept_values: frozenset[dt.date] = frozenset(), all_accounts_have_equity: bool = False):
+                 kept_values: frozenset[dt.date] = frozenset(), all_accounts_have_equity: bool = False,
+                 days: list[dt.date] | None = None):
         self.backend = backend
         self.as_of = as_of
         self.kept_flows = kept_flows
         self.kept_periods = kept_periods or {}
         self.kept_values = kept_values
         self.all_accounts_have_equity = all_accounts_have_equity
+        self.days = days
         self._cached: dict[object, ibis.Table] = {}
+        self._once: dict[object, ibis.Table] = {}
+        self.reuse_expected = False
         self._tables: dict[str, ibis.Table] = {}
 
     def table(self, name: str) -> ibis.Table:
@@ -60,6 +65,7 @@ class Inputs:
         for table in kept:
             table.release()
         self._cached.clear()
+        self._once.clear()
         self._tables.clear()
         self.backend.disconnect()
 
@@ -77,6 +83,20 @@ class Inputs:
         if key not in self._cached:
             self._cached[key] = build().cache()
         return self._cached[key]
+
+    def shared(self, key: object, build) -> ibis.Table:
+        """`build()` as an expression the first time it is asked for (its one user computes it
+        in its own query), kept by the engine from the second time on (see `cached`): an
+        intermediate read by one metric only is not written out first. With `reuse_expected`
+        (a caller about to ask for many groupings, such as the weekly report) it is kept from
+        the first time on."""
+        if key in self._cached:
+            return self._cached[key]
+        if key in self._once or self.reuse_expected:
+            built = self._once.pop(key, None)
+            return self.cached(key, build if built is None else lambda: built)
+        self._once[key] = build()
+        return self._once[key]
 
     def visible(self, name: str) -> ibis.Table:
         """Table `name` with the point-in-time cut (date and available_from <= as_of); for
@@ -143,8 +163,8 @@ class Inputs:
         return positions.select("date", "account_id", "security_id", "quantity")
 
     def presence(self) -> ibis.Table:
-        """(date, account_id) where the account is present (computed once)."""
-        return self.cached("presence", self._presence)
+        """(date, account_id) where the account is present (see `shared`)."""
+        return self.shared("presence", self._presence)
 
     def _presence(self) -> ibis.Table:
         """(date, account_id) where the account is present.
@@ -164,7 +184,13 @@ class Inputs:
         return equity.union(from_positions, distinct=True)
 
     def dates(self) -> ibis.Table:
-        """Every date of the data with the one before it (null for the first)."""
+        """Every date of the data with the one before it (null for the first): the `days` the
+        caller knows, cut to as_of, else the present days."""
+        if self.days is not None:   # a small table the engine is given with each query
+            days = [day for day in self.days if self.as_of is None or day <= self.as_of]
+            return ibis.memtable({"date": days, "prev_date": [None, *days[:-1]]},
+                                 schema={"date": "date", "prev_date": "date"})
+
         def build():
             dates = self.presence().select("date").distinct()
             return dates.mutate(prev_date=dates.date.lag().over(order_by=dates.date))
