@@ -16,6 +16,7 @@ import pytest
 from docs_examples import run_page
 from typer.testing import CliRunner
 
+import smartmoney as sm
 from smartmoney import Store
 from smartmoney.cli import app
 from smartmoney.engine import connect
@@ -419,6 +420,20 @@ def test_a_restatement_ingested_later_replaces_the_holdings_and_keeps_the_past(t
     assert tree_digest(store.path) == before
     assert (again.counts.inserted, again.counts.updated, again.counts.deleted) == (0, 0, 0)
     assert (twice.counts.inserted, twice.counts.updated, twice.counts.deleted) == (0, 0, 0)
+
+
+def test_the_manifest_knows_the_last_filing_date(tmp_path):
+    restatement = tmp_path / "0001894188-23-000009.txt"
+    restatement.write_text(lts_restatement())
+    store = new_store(tmp_path)
+    ingest(store, LTS)
+    assert store.last_available("positions") == dt.date(2023, 11, 14)
+    ingest(store, restatement)
+    assert store.last_available("positions") == dt.date(2023, 12, 1)
+    assert store.last_available("position_versions") == dt.date(2023, 11, 14)
+    book = sm.open(store)
+    queried = book.backend.table("positions").available_from.max().execute()
+    assert book.last_known == pd.Timestamp(queried).date() == dt.date(2023, 12, 1)
 
 
 def test_new_holdings_ingested_later_add_to_the_holdings(tmp_path):

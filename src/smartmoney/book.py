@@ -52,7 +52,9 @@ class Book:
     def last_known(self) -> dt.date:
         """The last day the store knows of: its last position date, or a later filing date (13F)."""
         last = self.date_range[1]
-        filed = self.backend.table("positions").available_from.max().execute()
+        filed = self.store.last_available("positions")
+        if filed is None:   # a store written before the manifest kept it
+            filed = self.backend.table("positions").available_from.max().execute()
         if filed is not None and pd.Timestamp(filed).date() > last:
             last = pd.Timestamp(filed).date()
             while not is_trading_day(last):  # knowable on a day the market is shut: report the next open

@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from smartmoney import derived, periods
@@ -175,6 +176,14 @@ class Store:
             ends.setdefault(key.rsplit("=", 1)[1], set()).add(dt.date.fromisoformat(key.split("=", 1)[1][:10]))
         days = frozenset(dt.date.fromisoformat(key.split("=", 1)[1]) for key in manifest["tables"].get("period_values", {}))
         return {freq: frozenset(found) for freq, found in ends.items()}, days
+
+    def last_available(self, table: str) -> dt.date | None:
+        """The last day a row of `table` became knowable (its latest available_from), from the
+        manifest; None when it has no rows, or a partition written before this was recorded."""
+        partitions = self.manifest()["tables"].get(table, {})
+        if not partitions or any("available_to" not in entry for entry in partitions.values()):
+            return None
+        return dt.date.fromisoformat(max(entry["available_to"] for entry in partitions.values()))
 
     def days(self) -> list[dt.date] | None:
         """The days of the data, read from the manifest, when every account has equity rows (an
@@ -454,8 +463,11 @@ class Transaction:
         if len(frame):
             frame = (frame.sort_by([(key, "ascending") for key in table.key]) if isinstance(frame, pa.Table)
                      else frame.sort_values(list(table.key), ignore_index=True))
-            self.manifest["tables"][table.name][partition] = {
-                "file": self._write_file(table, partition, frame), "rows": len(frame)}
+            entry = {"file": self._write_file(table, partition, frame), "rows": len(frame)}
+            latest = _latest(frame, "available_from") if "available_from" in table.column_names else None
+            if latest is not None:   # the last day a row of the partition became knowable
+                entry["available_to"] = latest.isoformat()
+            self.manifest["tables"][table.name][partition] = entry
 
     def drop_partition(self, table: Table, partition: str) -> None:
         partitions = self.manifest["tables"].setdefault(table.name, {})
@@ -656,6 +668,12 @@ def merge_positions(old: pd.DataFrame, old_versions: pd.DataFrame, new: pd.DataF
                 current = current[~left_out]
     versions = pd.concat([old_versions, *new_versions], ignore_index=True) if new_versions else old_versions
     return current[old.columns].reset_index(drop=True), versions[old_versions.columns], counts
+
+
+def _latest(frame: pd.DataFrame | pa.Table, column: str) -> dt.date | None:
+    """The latest date in `column` of `frame`, or None when it holds none."""
+    latest = (pc.max(frame[column]).as_py() if isinstance(frame, pa.Table) else frame[column].max())
+    return None if latest is None or pd.isna(latest) else pd.Timestamp(latest).date()
 
 
 def _to_arrow(frame: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
