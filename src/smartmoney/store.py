@@ -537,6 +537,7 @@ class Transaction:
         return True
 
     def _commit(self) -> None:
+        self.equity_accounts()   # a store written before the manifest kept them learns them
         derived.refresh(self)
         self.manifest["version"] += 1
         _fsync_dirs({path.parent for path in self._written})
