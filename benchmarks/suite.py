@@ -297,8 +297,10 @@ def summary_rows(scale: str) -> list[tuple]:
     path = json_file("report-weekly.json", scale)
     missing(path, 'weekly report', 'report.py', "report-weekly.json")
     if (data := load(path)) is not None:
+        sql = data.get("references", {}).get("sql")
+        versus = f"; {data['seconds'] / sql['seconds']:.2f}x the SQL of the sector table" if sql else ""
         rows.append(("weekly report", "`smartmoney report` on the default book", f"{data['seconds']:.1f} s "
-                     f"(peak {data['peak_rss_gib']:.2f} GiB)", f"<= {data['target_seconds']:g} s",
+                     f"(peak {data['peak_rss_gib']:.2f} GiB{versus})", f"<= {data['target_seconds']:g} s",
                      verdict(data["seconds"] <= data["target_seconds"]), source(path, data, "measured")))
     path = json_file("web.json", scale)
     missing(path, 'web dashboard', 'web.py', "web.json")
@@ -368,6 +370,26 @@ def git(*arguments: str) -> str:
     return done.stdout.strip()
 
 
+def table_rows(section: str) -> list[tuple]:
+    """The (area, measure, value, target, verdict, source) rows of a summary section's table."""
+    cells = [[cell.strip() for cell in line.strip().strip("|").split("|")]
+             for line in section.splitlines() if line.startswith("| ")]
+    return [tuple(row) for row in cells[1:] if len(row) == 6]   # the header row left out
+
+
+def carried_over(rows: list[tuple], old_rows: list[tuple]) -> list[tuple]:
+    """`rows`, with the old table's rows kept for every area whose JSON this checkout lacks
+    (benchmarks/out/ is not in git: a fresh clone redoing the summary keeps the figures it
+    cannot read, each still dated by its source), in the old table's order of areas."""
+    measured = {row[0] for row in rows if not row[1].startswith("no `") and " no `" not in row[1]}
+    areas = list(dict.fromkeys([row[0] for row in old_rows] + [row[0] for row in rows]))
+    merged = []
+    for area in areas:
+        kept = [row for row in old_rows if row[0] == area]
+        merged += kept if area not in measured and kept else [row for row in rows if row[0] == area]
+    return merged
+
+
 def write_top(scale: str, record: dict, target: Path) -> None:
     mach = record["machine"]
     engines = ", ".join(f"{name} {mach.get(key) or 'not installed'}" for name, key in
@@ -401,8 +423,9 @@ def write_top(scale: str, record: dict, target: Path) -> None:
     else:
         lines += ["Only the summary was redone (`--summary-only`): the figures come from the scripts' "
                   "last runs, each dated in the table below.", ""]
+    old_rows = table_rows(read_section(target, SUMMARY) or "")
     write_section(target, MACHINE, "\n".join(lines), keep_analysis=False, at_top=True)
-    rows = summary_rows(scale)
+    rows = carried_over(summary_rows(scale), old_rows)
     body = [SUMMARY, "",
             "The headline figures, read from each script's JSON in `benchmarks/out/` (the date is the "
             "day it was measured); the sections below have the details, the runs and the conditions, "
