@@ -173,8 +173,8 @@ class Store:
             return {}, frozenset()
         ends: dict[str, set[dt.date]] = {}
         for key in manifest["tables"].get("period_flows", {}):
-            ends.setdefault(key.rsplit("=", 1)[1], set()).add(dt.date.fromisoformat(key.split("=", 1)[1][:10]))
-        days = frozenset(dt.date.fromisoformat(key.split("=", 1)[1]) for key in manifest["tables"].get("period_values", {}))
+            ends.setdefault(key.rsplit("=", 1)[1], set()).add(_key_day(key))
+        days = frozenset(_key_day(key) for key in manifest["tables"].get("period_values", {}))
         return {freq: frozenset(found) for freq, found in ends.items()}, days
 
     def last_available(self, table: str) -> dt.date | None:
@@ -193,7 +193,7 @@ class Store:
         known = manifest.get("equity_accounts")
         if known is None or not set(self.read("accounts", ["account_id"])["account_id"]) <= set(known):
             return None
-        return [dt.date.fromisoformat(key.split("=", 1)[1]) for key in sorted(manifest["tables"].get("equity", {}))]
+        return [_key_day(key) for key in sorted(manifest["tables"].get("equity", {}))]
 
     def rejects(self, table: str | None = None) -> pd.DataFrame:
         """Every rejected input row kept so far: file, row, table, reason, record."""
@@ -210,7 +210,7 @@ class Store:
         for name, table in TABLES.items():
             partitions = manifest["tables"].get(name, {})
             rows = sum(entry["rows"] for entry in partitions.values())
-            dates = sorted(key.split("=", 1)[1][:10] for key in partitions) if table.partition else []
+            dates = sorted(_key_day(key).isoformat() for key in partitions) if table.partition else []
             tables[name] = {"rows": rows, "files": len(partitions),
                             "first_date": dates[0] if dates else None,
                             "last_date": dates[-1] if dates else None}
@@ -695,6 +695,11 @@ def _to_arrow(frame: pd.DataFrame | pa.Table, schema: pa.Schema) -> pa.Table:
         else:
             arrays.append(pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True))
     return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def _key_day(key: str) -> dt.date:
+    """The day of a partition key: "date=2024-06-28", or "period_end=2024-06-28/freq=W"."""
+    return dt.date.fromisoformat(key.split("=", 1)[1][:10])
 
 
 def _read_files(paths: list[str] | list[Path], schema: pa.Schema, columns: list[str] | None) -> pd.DataFrame:
