@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import ibis
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +13,7 @@ from typer.testing import CliRunner
 
 import smartmoney as sm
 from smartmoney.cli import app
-from smartmoney.metrics import Disclosure
+from smartmoney.metrics import Disclosure, groups
 from smartmoney.taxonomy import sp500_universe, trading_days
 
 DAYS = trading_days("2024-05-01", "2024-06-28")
@@ -123,3 +124,66 @@ def test_a_rule_that_hides_nothing_skips_the_passes_and_publishes_the_same(one_p
     monkeypatch.setattr(Disclosure, "hides_nothing", property(lambda rule: False))
     passes = getattr(sm.open(one_primary, k=1, p=100), family)(by=by).to_pandas()
     pd.testing.assert_frame_equal(shortcut, passes)
+
+
+MAG7 = ["AAPL", "MSFT", "NVDA", "AMZN", "TSLA", "GOOGL", "META"]
+
+
+@pytest.fixture(scope="module")
+def dominated_tesla(tmp_path_factory):
+    """Eight accounts hold the Magnificent 7 and Ford alike, except TSLA, which F0 dominates.
+    TSLA's only sibling in its sub-industry, industry and sector is F, outside the basket."""
+    rng = np.random.default_rng(7)
+    names = [*MAG7, "F"]
+    positions, prices, equity = [], [], []
+    for i, day in enumerate(DAYS):
+        for a, account in enumerate(ACCOUNTS):
+            equity.append((day, account, 1e8))
+            for name in names:
+                quantity = 1000 + 10 * a + rng.integers(0, 200)
+                if name == "TSLA":
+                    quantity = 20_000 + 1_000 * (i % 2) if a == 0 else 50 + rng.integers(0, 20)
+                positions.append((day, account, name, float(quantity)))
+        prices += [(day, name, 100.0 + i) for name in names]
+    securities = sp500_universe()
+    return make_store(tmp_path_factory.mktemp("tesla") / "store",
+                      securities=securities[securities.security_id.isin(names)],
+                      positions=pd.DataFrame(positions, columns=["date", "account_id", "security_id", "quantity"]),
+                      prices=pd.DataFrame(prices, columns=["date", "security_id", "close"]),
+                      equity=pd.DataFrame(equity, columns=["date", "account_id", "equity"]))
+
+
+@pytest.mark.parametrize(("family", "value"), [("exposure", "gross"), ("flows", "gross_traded")])
+def test_a_basket_minus_its_published_stocks_never_gives_one_stock_away(dominated_tesla, family, value):
+    """A basket cuts across sectors: the Magnificent 7's published total minus its published
+    stocks must not be one hidden stock (TSLA, dominated by one account), so a second member
+    is hidden with it, though its sub-industry, industry and sector already have a complement."""
+    book, truth_book = sm.open(dominated_tesla), sm.open(dominated_tesla, k=1, p=100)
+    tickers = getattr(book, family)(by="ticker").to_pandas()
+    baskets = getattr(book, family)(by="basket").to_pandas().set_index(["period_end", "basket"])
+    truth = getattr(truth_book, family)(by="ticker").to_pandas().set_index(["period_end", "ticker"])[value]
+    checked = 0
+    for period_end, cells in tickers.groupby("period_end"):
+        members, basket = cells[cells.ticker.isin(MAG7)], baskets.loc[(period_end, "magnificent_7")]
+        hidden = members[members.suppressed]
+        if basket.suppressed or hidden.empty:
+            continue
+        assert "TSLA" in set(hidden.ticker) and len(hidden) >= 2, (family, period_end, list(hidden.ticker))
+        remainder = basket[value] - members.loc[~members.suppressed, value].sum()
+        assert remainder == pytest.approx(sum(truth[(period_end, t)] for t in hidden.ticker))
+        assert all(remainder != pytest.approx(truth[(period_end, t)]) for t in hidden.ticker)
+        checked += 1
+    assert checked >= 8
+
+
+def test_only_baskets_that_cut_across_the_nesting_make_cell_sets():
+    """With the S&P 500: the Magnificent 7 is 7 whole tickers but no union of sub-industries (a
+    cell set among tickers); semiconductors is an industry and TMT two sectors, whose own cell
+    sets already cover them; no basket is made of whole sub-industries or coarser but those."""
+    securities = ibis.memtable(sp500_universe())
+    columns = {by: list(groups.enclosing(by, securities).columns) for by in groups.NESTED_IN}
+    assert columns["ticker"] == ["ticker", "sub_industry", "industry", "industry_group", "sector", "tmt",
+                                 "basket_magnificent_7"]
+    assert all(not any(c.startswith("basket_") for c in columns[by]) for by in groups.NESTED_IN if by != "ticker")
+    rows = groups.enclosing("ticker", securities).to_pandas().set_index("ticker")["basket_magnificent_7"]
+    assert sorted(rows[rows.notna()].index) == sorted(MAG7) and rows.notna().sum() == 7
