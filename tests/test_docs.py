@@ -34,7 +34,7 @@ def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
     build(scenario, Store.open(tmp_path / "demo-store", create=True), progress=False)
     monkeypatch.chdir(tmp_path)
     blocks = python_blocks((ROOT / "docs" / "python.md").read_text())
-    assert len(blocks) == 4
+    assert len(blocks) == 5
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, "docs/python.md", "exec"), namespace)
@@ -44,4 +44,5 @@ def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
     assert "retail_net" in printed and "swap_usd" in printed and "mean_return" in printed
     assert "gross_leverage" in printed and ":W:2024-06-28" in printed and "first_date" in printed
     assert "Hedge fund positioning: week ending June 28, 2024" in printed
+    assert "Name: exposed" in printed   # the disclosure audit, per grouping
     assert (tmp_path / "note.html").read_text().startswith("<!DOCTYPE html>")

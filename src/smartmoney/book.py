@@ -231,6 +231,16 @@ class Book:
             found += short_facts(self.backend, day)
         return sorted(found, key=lambda f: f.id)
 
+    def disclosure_audit(self, family: str = "flows", freq: str = "W", as_of: str | dt.date | None = None, *,
+                         last: int = 12) -> pd.DataFrame:
+        """The suppressed cells of the last `last` periods of every security grouping, and
+        whether everything published together exposes them (see `smartmoney.metrics.audit`;
+        pandas, no values)."""
+        from smartmoney.metrics.audit import audit
+
+        self._check("book", freq)
+        return audit(self, family, freq=freq, as_of=as_of, last=last)
+
     def securities(self) -> pd.DataFrame:
         """The securities table (reference data, small) as pandas."""
         return self.store.read("securities")

@@ -381,6 +381,38 @@ def facts(
 
 
 @app.command()
+def audit(
+    store: StoreOption,
+    family: Annotated[str, typer.Option(help="flows or exposure.")] = "flows",
+    freq: Annotated[str, typer.Option(help="D, W or M (Q also works).")] = "W",
+    as_of: AsOfOption = None,
+    last: Annotated[int, typer.Option(help="Periods audited, the latest (0 = all).")] = 12,
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    engine: EngineOption = "duckdb",
+    k: KOption = 5,
+    p: POption = 50.0,
+) -> None:
+    """Check disclosure control across tables: can a suppressed cell be worked out from the
+    published cells of every security grouping together? Exits 1 when one can."""
+    import smartmoney as sm
+
+    try:
+        if format not in ("table", "csv", "json"):
+            raise ValueError(f"unknown format {format!r}; choose table, csv or json")
+        with err.status(f"Auditing {family} across every security grouping..."):
+            found = sm.open(store, engine=engine, k=k, p=p).disclosure_audit(family, freq, as_of, last=last)
+    except USER_ERRORS as error:
+        _fail(error)
+    exposed = found[found["exposed"]]
+    _emit(exposed.reset_index(drop=True), format, None, last=0)
+    periods = found["period_end"].nunique()
+    err.print(f"{len(found):,} suppressed cells in {periods} periods; {len(exposed):,} exposed by the "
+              f"published cells together", highlight=False)
+    if len(exposed):
+        raise typer.Exit(1)
+
+
+@app.command()
 def report(
     store: StoreOption,
     as_of: AsOfOption = None,
