@@ -176,43 +176,51 @@ def test_a_basket_minus_its_published_stocks_never_gives_one_stock_away(dominate
     assert checked >= 8
 
 
-def test_only_baskets_that_cut_across_the_nesting_make_cell_sets():
-    """With the S&P 500: the Magnificent 7 is 7 whole tickers but no union of sub-industries (a
-    cell set among tickers); semiconductors is an industry and TMT two sectors, whose own cell
-    sets already cover them; no basket is made of whole sub-industries or coarser but those."""
-    securities = ibis.memtable(sp500_universe())
-    columns = {by: list(groups.enclosing(by, securities).columns) for by in groups.NESTED_IN}
-    assert columns["ticker"] == ["ticker", "sub_industry", "industry", "industry_group", "sector", "tmt",
-                                 "basket_magnificent_7"]
-    assert all(not any(c.startswith("basket_") for c in columns[by]) for by in groups.NESTED_IN if by != "ticker")
-    rows = groups.enclosing("ticker", securities).to_pandas().set_index("ticker")["basket_magnificent_7"]
-    assert sorted(rows[rows.notna()].index) == sorted(MAG7) and rows.notna().sum() == 7
+def test_only_baskets_that_cut_across_the_nesting_make_cell_sets(dominated_tesla):
+    """Among tickers, the Magnificent 7 (seven tickers in three sectors) is a cell set summing
+    to its basket cell; TMT (two whole sectors) and semiconductors (one ticker here) are not,
+    and no basket makes a set among coarser groupings (the Magnificent 7 splits them)."""
+    from smartmoney.metrics import linked
+
+    sets = linked.members(sm.open(dominated_tesla).inputs())
+    keys = sorted(sets)
+    parts, parents = linked.cell_sets(keys, sets)
+    named = [({keys[i] for i in part}, keys[parent] if parent >= 0 else None) for part, parent in zip(parts, parents)]
+    by_basket = [(cells, parent) for cells, parent in named if parent and parent[0] == "basket"]
+    assert by_basket == [({("ticker", t) for t in MAG7}, ("basket", "magnificent_7"))]
+    assert ({("sector", "Communication Services"), ("sector", "Information Technology")}, ("tmt", "TMT")) in named
 
 
-def _primaries(store, family: str, monkeypatch) -> set:
-    """(period_end, grouping, group) of the cells the rule itself hides (no complements)."""
-    from smartmoney.metrics import audit, disclosure
+def _primaries(store, family: str) -> set:
+    """(period_end, grouping, group) of the cells the rule itself hides (no complements),
+    computed here from the cells before disclosure control."""
+    from smartmoney.metrics.exposure import exposure_cells
+    from smartmoney.metrics.flows import flow_cells
+    from smartmoney.metrics.linked import LINKED
 
-    with monkeypatch.context() as patch:
-        patch.setattr(disclosure, "_complement", lambda marked, group, size, key_sets: marked)
-        patch.setattr(disclosure, "_complement_by_joins", lambda marked, size, key_sets: marked)
-        book = sm.open(store)
-        found = set()
-        for by in audit.LINKED:
-            table = getattr(book, family)(by=by).to_pandas()
-            hidden = table.loc[table.suppressed, ["period_end", by]].itertuples(index=False)
-            found |= {(end, by, str(group)) for end, group in hidden}
+    inputs, found = sm.open(store).inputs(), set()
+    for by in LINKED:
+        if family == "flows":
+            cells, size = flow_cells(inputs, by=by, freq="W", use_trades=False).to_pandas(), "gross_traded"
+        else:
+            cells, size = exposure_cells(inputs, by=by, freq="W").to_pandas(), "gross"
+        rule = ((cells.accounts > 0) & (cells.accounts < 5)) | (cells.top > 0.5 * cells[size].abs())
+        found |= {(end, by, str(group)) for end, group in cells.loc[rule, ["period_end", by]].itertuples(index=False)}
     return found
 
 
-@pytest.mark.parametrize(("family", "week"), [("exposure", "2024-05-17"), ("flows", "2024-05-31")])
-def test_the_audit_finds_the_basket_leak_without_the_basket_cell_sets(dominated_tesla, monkeypatch, family, week):
-    monkeypatch.setattr(groups, "crossing_baskets", lambda by, labelled, securities: {})
+@pytest.mark.parametrize("family", ["exposure", "flows"])
+def test_the_audit_finds_what_suppression_table_by_table_gives_away(dominated_tesla, monkeypatch, family):
+    """Without the linked pattern (each table on its own, complements within its periods), the
+    tables together give away TSLA, which one account dominates."""
+    from smartmoney.metrics import linked
+
+    monkeypatch.setattr(linked, "decides", lambda by: False)
     found = sm.open(dominated_tesla).disclosure_audit(family, last=0)
-    assert list(found.columns) == ["period_end", "grouping", "group", "exposed"]   # never a value
-    tesla = found[(found.grouping == "ticker") & (found.group == "TSLA")].set_index("period_end").exposed
-    assert tesla[pd.Timestamp(week)]
-    assert len(tesla) == 9 and found.period_end.nunique() == 9
+    assert list(found.columns) == ["period_end", "grouping", "group", "sensitive", "exposed"]   # never a value
+    assert found.period_end.nunique() == 9
+    exposed = found[found.exposed & found.sensitive]
+    assert ("ticker", "TSLA") in set(zip(exposed.grouping, exposed.group))
 
 
 @pytest.mark.parametrize("family", ["exposure", "flows"])
@@ -223,24 +231,28 @@ def test_the_audit_finds_nothing_where_every_grouping_has_the_same_cells(two_pri
     assert set(found.group[found.grouping == "ticker"]) == {"JNJ", "LIN"}
 
 
-@pytest.mark.xfail(strict=True, reason="complements are chosen table by table, and tables that share cells "
-                   "(a one-ticker sub-industry, an industry of one sub-industry) can publish in one what "
-                   "another hid: needs suppression linked across tables (docs/metrics.md)")
 @pytest.mark.parametrize("family", ["exposure", "flows"])
-def test_no_cell_the_rule_hides_is_exposed_by_all_the_tables_together(dominated_tesla, monkeypatch, family):
+def test_no_cell_the_rule_hides_is_exposed_by_all_the_tables_together(dominated_tesla, family):
     found = sm.open(dominated_tesla).disclosure_audit(family, last=0)
-    primaries = _primaries(dominated_tesla, family, monkeypatch)
+    primaries = _primaries(dominated_tesla, family)
+    assert primaries
+    assert set(found.loc[found.sensitive, ["period_end", "grouping", "group"]].itertuples(index=False, name=None)) \
+        == primaries   # the audit tells the rule's own cells from the complements, as computed here
     exposed = {(end, by, group) for end, by, group in found.loc[found.exposed, ["period_end", "grouping", "group"]]
                .itertuples(index=False)}
     assert not exposed & primaries, sorted(exposed & primaries)[:5]
 
 
-def test_the_audit_command_exits_1_when_a_cell_is_exposed(dominated_tesla, two_primaries):
+def test_the_audit_command_exits_1_when_a_cell_the_rule_hides_is_exposed(dominated_tesla, monkeypatch):
+    from smartmoney.metrics import linked
+
     runner = CliRunner()
-    leaky = runner.invoke(app, ["audit", "--store", str(dominated_tesla.path), "--last", "1", "--format", "json"])
+    command = ["audit", "--store", str(dominated_tesla.path), "--last", "0", "--format", "json"]
+    safe = runner.invoke(app, command)
+    assert safe.exit_code == 0 and "0 of them hidden by the rule itself" in safe.stderr
+    monkeypatch.setattr(linked, "decides", lambda by: False)   # each table on its own
+    leaky = runner.invoke(app, command)
     assert leaky.exit_code == 1
     rows = json.loads(leaky.stdout)
-    assert rows and all(row["exposed"] and row["period_end"] == "2024-06-28" for row in rows)
-    assert "exposed by the published cells together" in leaky.stderr
-    safe = runner.invoke(app, ["audit", "--store", str(two_primaries.path), "--family", "exposure"])
-    assert safe.exit_code == 0 and "0 exposed" in safe.stderr
+    assert {"grouping": "ticker", "group": "TSLA", "sensitive": True, "exposed": True} in [
+        {k: row[k] for k in ("grouping", "group", "sensitive", "exposed")} for row in rows]

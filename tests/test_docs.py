@@ -44,5 +44,5 @@ def test_python_api_examples_run_as_written(tmp_path, monkeypatch, capsys):
     assert "retail_net" in printed and "swap_usd" in printed and "mean_return" in printed
     assert "gross_leverage" in printed and ":W:2024-06-28" in printed and "first_date" in printed
     assert "Hedge fund positioning: week ending June 28, 2024" in printed
-    assert "Name: exposed" in printed   # the disclosure audit, per grouping
+    assert "sensitive  exposed" in printed   # the disclosure audit, per grouping
     assert (tmp_path / "note.html").read_text().startswith("<!DOCTYPE html>")

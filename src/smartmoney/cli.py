@@ -393,7 +393,8 @@ def audit(
     p: POption = 50.0,
 ) -> None:
     """Check disclosure control across tables: can a suppressed cell be worked out from the
-    published cells of every security grouping together? Exits 1 when one can."""
+    published cells of every security grouping together? Exits 1 when a cell the rule hides
+    itself (a sensitive one, not a complement) can."""
     import smartmoney as sm
 
     try:
@@ -405,10 +406,12 @@ def audit(
         _fail(error)
     exposed = found[found["exposed"]]
     _emit(exposed.reset_index(drop=True), format, None, last=0)
-    periods = found["period_end"].nunique()
-    err.print(f"{len(found):,} suppressed cells in {periods} periods; {len(exposed):,} exposed by the "
-              f"published cells together", highlight=False)
-    if len(exposed):
+    sensitive = int(exposed["sensitive"].sum())
+    err.print(f"{len(found):,} suppressed cells in {found['period_end'].nunique()} periods "
+              f"({int(found['sensitive'].sum()):,} hidden by the rule itself, the others complements); "
+              f"{len(exposed):,} exposed by the published cells together, {sensitive:,} of them "
+              f"hidden by the rule itself", highlight=False)
+    if sensitive:
         raise typer.Exit(1)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ibis
 
-from smartmoney.metrics import groups
+from smartmoney.metrics import groups, linked
 from smartmoney.metrics.disclosure import Disclosure, suppress
 from smartmoney.metrics.inputs import Inputs, periods
 from smartmoney.metrics.stats import with_change, with_pct_ranks, with_range
@@ -28,38 +28,7 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
     gross_leverage and net_leverage from the previous period (percentage points), their 1- and
     5-year percentile ranks, their trailing-year range (`_low_1y`, `_high_1y`), and suppressed.
     """
-    calendar = periods(inputs.dates(), freq)
-    ends = calendar.select(date=calendar.period_end).distinct()
-
-    valued = inputs.shared(("valued", freq), lambda: inputs.values(ends.date.to_pyarrow().to_pylist()))
-    labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
-    sides = {"lmv": ibis.ifelse(labelled.value > 0, labelled.value, 0.0),
-             "smv": ibis.ifelse(labelled.value < 0, labelled.value, 0.0)}
-    if groups.one_security_each(by, inputs.securities):
-        per_account = labelled.select("date", by, "account_id", **sides)   # already one row each
-    else:
-        per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
-            **{name: side.sum() for name, side in sides.items()})
-    per_account = per_account.mutate(gross=per_account.lmv - per_account.smv)
-    cells = per_account.group_by(["date", by]).aggregate(
-        lmv=per_account.lmv.sum(), smv=per_account.smv.sum(), gross=per_account.gross.sum(),
-        accounts=(per_account.gross > 0).cast("int64").sum(), top=per_account.gross.max())
-    keys = ["date", by] if by in groups.ACCOUNT_GROUPS else ["date"]
-    cells = cells.left_join(_equity(inputs, by, ends), keys).drop(*[f"{k}_right" for k in keys])
-    cells = cells.rename(period_end="date")
-    net = cells.lmv + cells.smv
-    day = ibis.window(group_by="period_end")
-    cells = cells.mutate(
-        net=net,
-        gross_leverage=100.0 * cells.gross / cells.equity,
-        net_leverage=100.0 * net / cells.equity,
-        long_short_ratio=cells.lmv / cells.smv.abs().nullif(0.0),
-        net_to_gross=net / cells.gross.nullif(0.0),
-        weight_net=net / net.sum().over(day).nullif(0.0),
-        weight_gross=cells.gross / cells.gross.sum().over(day).nullif(0.0),
-    )
-    # Kept once: the statistics below read the series several times (ranks join it to itself).
-    cells = inputs.cached(("exposure cells", by, freq), lambda: cells)
+    cells = exposure_cells(inputs, by=by, freq=freq)
     cells = with_change(cells, by, LEVELS)
     cells = with_pct_ranks(cells, by, LEVELS, freq)
     cells = with_range(cells, by, LEVELS, freq)
@@ -70,9 +39,68 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
                "net_leverage_pct_rank_1y", "net_leverage_pct_rank_5y", "gross_leverage_low_1y",
                "gross_leverage_high_1y", "net_leverage_low_1y", "net_leverage_high_1y"]
     values = [c for c in columns if c not in ("period_end", by, "accounts", "top")]
-    published = suppress(cells.select(columns), by, size="gross", values=values, rule=rule,
-                         enclosing=groups.enclosing(by, inputs.securities))
+    if linked.decides(by) and not rule.hides_nothing:
+        flags = linked.pattern(inputs, ("exposure pattern", freq, rule), _linked_cells(inputs, freq), "gross", rule)
+        published = linked.publish(cells.select(columns), by, values=values, flags=flags)
+    else:
+        published = suppress(cells.select(columns), by, size="gross", values=values, rule=rule)
     return published.order_by(["period_end", by])
+
+
+def _valued(inputs: Inputs, freq: str) -> ibis.Table:
+    """Each position's value (date, account_id, security_id, value) on the period ends."""
+    calendar = periods(inputs.dates(), freq)
+    ends = calendar.select(date=calendar.period_end).distinct()
+    return inputs.shared(("valued", freq), lambda: inputs.values(ends.date.to_pyarrow().to_pylist()))
+
+
+def _linked_cells(inputs: Inputs, freq: str) -> ibis.Table:
+    """Every linked grouping's exposure cells (lmv, smv, gross, accounts, top), in one query,
+    kept (see `linked.grouped`)."""
+    def build() -> ibis.Table:
+        valued = _valued(inputs, freq)
+        sides = valued.select(period_end="date", account_id="account_id", security_id="security_id",
+                              lmv=ibis.ifelse(valued.value > 0, valued.value, 0.0),
+                              smv=ibis.ifelse(valued.value < 0, valued.value, 0.0))
+        sides = sides.mutate(gross=sides.lmv - sides.smv)
+        return linked.grouped(sides, inputs, measures=["lmv", "smv", "gross"], size="gross")
+    return inputs.cached(("linked exposure cells", freq), build)
+
+
+def exposure_cells(inputs: Inputs, *, by: str, freq: str) -> ibis.Table:
+    """Exposure per period_end and group before disclosure control, with accounts and top (the
+    largest account's gross); kept by the engine (the statistics and linked suppression read it)."""
+    return inputs.cached(("exposure cells", by, freq), lambda: _exposure_cells(inputs, by, freq))
+
+
+def _exposure_cells(inputs: Inputs, by: str, freq: str) -> ibis.Table:
+    ends = periods(inputs.dates(), freq).select(date="period_end").distinct()
+    if linked.decides(by):   # read from every linked grouping's cells, computed at once
+        cells = linked.part(_linked_cells(inputs, freq), by).rename(date="period_end")
+    else:
+        valued = _valued(inputs, freq)
+        labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
+        per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
+            lmv=ibis.ifelse(labelled.value > 0, labelled.value, 0.0).sum(),
+            smv=ibis.ifelse(labelled.value < 0, labelled.value, 0.0).sum())
+        per_account = per_account.mutate(gross=per_account.lmv - per_account.smv)
+        cells = per_account.group_by(["date", by]).aggregate(
+            lmv=per_account.lmv.sum(), smv=per_account.smv.sum(), gross=per_account.gross.sum(),
+            accounts=(per_account.gross > 0).cast("int64").sum(), top=per_account.gross.max())
+    keys = ["date", by] if by in groups.ACCOUNT_GROUPS else ["date"]
+    cells = cells.left_join(_equity(inputs, by, ends), keys).drop(*[f"{k}_right" for k in keys])
+    cells = cells.rename(period_end="date")
+    net = cells.lmv + cells.smv
+    day = ibis.window(group_by="period_end")
+    return cells.mutate(
+        net=net,
+        gross_leverage=100.0 * cells.gross / cells.equity,
+        net_leverage=100.0 * net / cells.equity,
+        long_short_ratio=cells.lmv / cells.smv.abs().nullif(0.0),
+        net_to_gross=net / cells.gross.nullif(0.0),
+        weight_net=net / net.sum().over(day).nullif(0.0),
+        weight_gross=cells.gross / cells.gross.sum().over(day).nullif(0.0),
+    )
 
 
 def _equity(inputs: Inputs, by: str, ends: ibis.Table) -> ibis.Table:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import ibis
 from ibis import _
 
-from smartmoney.metrics import groups
+from smartmoney.metrics import groups, linked
 from smartmoney.metrics.disclosure import Disclosure, suppress
 from smartmoney.metrics.inputs import EXCLUDED_ASSET_TYPES, Inputs, periods
 from smartmoney.metrics.stats import with_pct_ranks, with_sd_units
@@ -117,39 +117,66 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     net_flow_pct_rank_5y (not with ranks=False), accounts, suppressed (see `with_pct_gross`
     for net_flow_pct_gross). Every period has a row for every group seen (zero when nothing traded).
     """
-    calendar = periods(inputs.dates(), freq)
-    # Summed per frequency, and kept once a second grouping asks (a fifth of the daily rows for W).
-    per_period = inputs.shared(("flows_per_period", use_trades, freq),
-                               lambda: _per_period(inputs, calendar, freq, use_trades))
-    labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
-    if groups.one_security_each(by, inputs.securities):
-        per_account = labelled.select("period_end", by, "account_id", *COMPONENTS)   # already so
-    else:
-        per_account = (labelled.group_by(["period_end", by, "account_id"])
-                       .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
-    per_account = per_account.mutate(gross_traded=sum(per_account[c] for c in COMPONENTS))
-    cells = per_account.group_by(["period_end", by]).aggregate(
-        **{c: per_account[c].sum() for c in (*COMPONENTS, "gross_traded")},
-        accounts=(per_account.gross_traded > 0).cast("int64").sum(),
-        top=per_account.gross_traded.max())
-    grid = calendar.select("period_end").distinct().cross_join(cells.select(by).distinct())
-    cells = grid.left_join(cells, ["period_end", by]).drop("period_end_right", f"{by}_right")
-    cells = cells.mutate(**{c: cells[c].fill_null(0.0) for c in (*COMPONENTS, "gross_traded", "top")},
-                         accounts=cells.accounts.fill_null(0))
-    cells = cells.mutate(
-        net_flow=cells.long_buy - cells.long_sell - cells.short_sale + cells.short_cover,
-        risk_on=cells.long_buy + cells.short_sale,
-        risk_off=cells.long_sell + cells.short_cover,
-    )
-    # Kept once: the statistics below read the series several times (ranks join it to itself).
-    cells = inputs.cached(("flow cells", use_trades, by, freq), lambda: cells)
+    cells = flow_cells(inputs, by=by, freq=freq, use_trades=use_trades)
     cells = with_sd_units(cells, by, "net_flow", freq)
     if ranks:
         cells = with_pct_ranks(cells, by, ["net_flow"], freq)
     values = [c for c in OUTPUT if c in cells.columns]
-    published = suppress(cells, by, size="gross_traded", values=values, rule=rule,
-                         enclosing=groups.enclosing(by, inputs.securities))
+    if linked.decides(by) and not rule.hides_nothing:
+        flags = linked.pattern(inputs, ("flows pattern", use_trades, freq, rule),
+                               _linked_cells(inputs, freq, use_trades), "gross_traded", rule)
+        published = linked.publish(cells, by, values=values, flags=flags)
+    else:
+        published = suppress(cells, by, size="gross_traded", values=values, rule=rule)
     return published.select("period_end", by, *values, "accounts", "suppressed").order_by(["period_end", by])
+
+
+def _linked_cells(inputs: Inputs, freq: str, use_trades: bool) -> ibis.Table:
+    """Every linked grouping's flow cells, in one query, kept (see `linked.grouped`)."""
+    def build() -> ibis.Table:
+        per_period = _summed(inputs, freq, use_trades)
+        traded = per_period.mutate(gross_traded=sum(per_period[c] for c in COMPONENTS))
+        return linked.grouped(traded, inputs, measures=[*COMPONENTS, "gross_traded"], size="gross_traded")
+    return inputs.cached(("linked flow cells", use_trades, freq), build)
+
+
+def _summed(inputs: Inputs, freq: str, use_trades: bool) -> ibis.Table:
+    """Flows per period_end, account and security, kept once a second reader asks (a fifth of
+    the daily rows for W)."""
+    return inputs.shared(("flows_per_period", use_trades, freq),
+                         lambda: _per_period(inputs, periods(inputs.dates(), freq), freq, use_trades))
+
+
+def flow_cells(inputs: Inputs, *, by: str, freq: str, use_trades: bool) -> ibis.Table:
+    """Flows per period_end and group before disclosure control, with accounts (contributors)
+    and top (the largest account's gross traded); kept by the engine, since the statistics read
+    the series several times (ranks join it to itself) and linked suppression reads it too."""
+    return inputs.cached(("flow cells", use_trades, by, freq), lambda: _flow_cells(inputs, by, freq, use_trades))
+
+
+def _flow_cells(inputs: Inputs, by: str, freq: str, use_trades: bool) -> ibis.Table:
+    calendar = periods(inputs.dates(), freq)
+    if linked.decides(by):   # read from every linked grouping's cells, computed at once
+        cells = linked.part(_linked_cells(inputs, freq, use_trades), by)
+    else:
+        per_period = _summed(inputs, freq, use_trades)
+        labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
+        per_account = (labelled.group_by(["period_end", by, "account_id"])
+                       .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
+        per_account = per_account.mutate(gross_traded=sum(per_account[c] for c in COMPONENTS))
+        cells = per_account.group_by(["period_end", by]).aggregate(
+            **{c: per_account[c].sum() for c in (*COMPONENTS, "gross_traded")},
+            accounts=(per_account.gross_traded > 0).cast("int64").sum(),
+            top=per_account.gross_traded.max())
+    grid = calendar.select("period_end").distinct().cross_join(cells.select(by).distinct())
+    cells = grid.left_join(cells, ["period_end", by]).drop("period_end_right", f"{by}_right")
+    cells = cells.mutate(**{c: cells[c].fill_null(0.0) for c in (*COMPONENTS, "gross_traded", "top")},
+                         accounts=cells.accounts.fill_null(0))
+    return cells.mutate(
+        net_flow=cells.long_buy - cells.long_sell - cells.short_sale + cells.short_cover,
+        risk_on=cells.long_buy + cells.short_sale,
+        risk_off=cells.long_sell + cells.short_cover,
+    )
 
 
 def with_pct_gross(flows: ibis.Table, gross: ibis.Table, by: str) -> ibis.Table:

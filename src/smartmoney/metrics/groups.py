@@ -59,53 +59,11 @@ def one_security_each(by: str, securities: ibis.Table) -> bool:
 
 
 # The groupings each grouping nests in: a cell hidden in `by` must not be the published total of
-# one of these minus its published siblings (disclosure control suppresses within them too).
+# one of these minus its published siblings (`metrics.linked` keeps such cell sets).
 NESTED_IN = {"sector": ("tmt",), "industry_group": ("sector", "tmt"),
              "industry": ("industry_group", "sector", "tmt"),
              "sub_industry": ("industry", "industry_group", "sector", "tmt"),
              "ticker": ("sub_industry", "industry", "industry_group", "sector", "tmt")}
-
-
-def enclosing(by: str, securities: ibis.Table) -> ibis.Table | None:
-    """(by, and the group of each grouping `by` nests in) per group of `by`, or None when `by`
-    nests in nothing but the book. A group found under several parents keeps the first.
-
-    Baskets that cut across those groupings but are made of whole groups of `by` (the
-    Magnificent 7 among tickers) enclose them too: a column `basket_<name>` holds the basket's
-    name for its members and null for the rest (see `crossing_baskets`)."""
-    if by not in NESTED_IN:
-        return None
-    labelled = securities.select("security_id")
-    for name in (by, *NESTED_IN[by]):
-        labelled = with_group(labelled, name, securities, securities)   # security groupings only
-    inside = {f"basket_{name}": ibis.ifelse(labelled.security_id.isin(members), name, ibis.null("string"))
-              for name, members in crossing_baskets(by, labelled, securities).items()}
-    labelled = labelled.mutate(**inside)
-    return labelled.group_by(by).aggregate(**{name: labelled[name].min() for name in [*NESTED_IN[by], *inside]})
-
-
-def crossing_baskets(by: str, labelled: ibis.Table, securities: ibis.Table) -> dict[str, list[str]]:
-    """The baskets (name -> member security_ids) made of two or more whole groups of `by`, but
-    not of whole groups of any grouping `by` nests in (`labelled`: security_id, by and those).
-
-    A published basket total minus its published groups of `by` is the sum of its hidden ones,
-    as is the book total minus the basket and the published groups outside it; so each such
-    basket, and the rest of the book, is a cell set of its own for complementary suppression.
-    A basket made of whole sectors, say, needs none: each sector already holds no lone hidden
-    cell, so neither does their union nor the rest of the book. A basket that splits a group
-    of `by` is not a sum of its cells (its differences are those of a finer grouping)."""
-    frame = labelled.execute()
-    members = basket_members(securities).execute()
-    found = {}
-    for name, ids in members.groupby("basket")["security_id"]:
-        inside = frame["security_id"].isin(set(ids))
-        groups_inside = set(frame.loc[inside, by])
-        if len(groups_inside) < 2 or inside.all() or (frame[by].isin(groups_inside) != inside).any():
-            continue
-        if any((frame[parent].isin(set(frame.loc[inside, parent])) == inside).all() for parent in NESTED_IN[by]):
-            continue
-        found[name] = sorted(frame.loc[inside, "security_id"])
-    return found
 
 
 def basket_members(securities: ibis.Table) -> ibis.Table:

@@ -47,6 +47,7 @@ class Inputs:
         self.days = days
         self._cached: dict[object, ibis.Table] = {}
         self._once: dict[object, ibis.Table] = {}
+        self._kept: dict[object, object] = {}
         self.reuse_expected = False
         self._tables: dict[str, ibis.Table] = {}
 
@@ -66,6 +67,7 @@ class Inputs:
             table.release()
         self._cached.clear()
         self._once.clear()
+        self._kept.clear()
         self._tables.clear()
         self.backend.disconnect()
 
@@ -83,6 +85,12 @@ class Inputs:
         if key not in self._cached:
             self._cached[key] = build().cache()
         return self._cached[key]
+
+    def kept(self, key: object, build):
+        """`build()` computed once per key and kept as it is (no temp table of its own)."""
+        if key not in self._kept:
+            self._kept[key] = build()
+        return self._kept[key]
 
     def shared(self, key: object, build) -> ibis.Table:
         """`build()` as an expression the first time it is asked for (its one user computes it
