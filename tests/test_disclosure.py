@@ -256,3 +256,15 @@ def test_the_audit_command_exits_1_when_a_cell_the_rule_hides_is_exposed(dominat
     rows = json.loads(leaky.stdout)
     assert {"grouping": "ticker", "group": "TSLA", "sensitive": True, "exposed": True} in [
         {k: row[k] for k in ("grouping", "group", "sensitive", "exposed")} for row in rows]
+
+
+def test_a_released_as_of_lets_its_patterns_go(dominated_tesla):
+    import gc
+
+    book = sm.open(dominated_tesla)
+    book.flows(by="sector", as_of="2024-06-21").to_pandas()   # with the sectors' exposure: two patterns
+    patterns = "SELECT count(*) FROM duckdb_views() WHERE view_name LIKE '_smartmoney_pattern%'"
+    assert book.backend.con.execute(patterns).fetchone()[0] == 2
+    book.release("2024-06-21")
+    gc.collect()
+    assert book.backend.con.execute(patterns).fetchone()[0] == 0

@@ -24,6 +24,7 @@ joins its part (`publish`). `metrics.audit` checks the outcome from the publishe
 from __future__ import annotations
 
 import itertools
+import weakref
 
 import ibis
 import numpy as np
@@ -288,12 +289,25 @@ def _support(vectors: np.ndarray, hidden: np.ndarray, cell: int) -> np.ndarray:
 
 
 def register(backend, name: str, table: pa.Table):
-    """`table` as a temporary table of `backend` (DuckDB or Spark), returned as an Ibis table."""
+    """`table` as a temporary table of `backend` (DuckDB or Spark), returned as an Ibis table;
+    the engine lets it go when that table is no longer referenced (`Book.release`)."""
     if backend.name == "duckdb":
         backend.con.register(name, table)
+        forget = backend.con.unregister
     else:
-        backend._session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
-    return backend.table(name)
+        session = backend._session
+        session.createDataFrame(table.to_pandas()).createOrReplaceTempView(name)
+        forget = session.catalog.dropTempView
+    found = backend.table(name)
+    weakref.finalize(found, _quietly, forget, name)
+    return found
+
+
+def _quietly(forget, name: str) -> None:
+    try:
+        forget(name)
+    except Exception:   # the connection went first: nothing is left to let go
+        pass
 
 
 __all__ = ["LINKED", "cell_sets", "decides", "exposed", "grouped", "hide", "members", "part", "pattern", "publish"]
