@@ -28,7 +28,8 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
     gross_leverage and net_leverage from the previous period (percentage points), their 1- and
     5-year percentile ranks, their trailing-year range (`_low_1y`, `_high_1y`), and suppressed.
     """
-    cells = exposure_cells(inputs, by=by, freq=freq)
+    linked_pattern = linked.decides(by) and not rule.hides_nothing
+    cells = exposure_cells(inputs, by=by, freq=freq, every_grouping=linked_pattern)
     cells = with_change(cells, by, LEVELS)
     cells = with_pct_ranks(cells, by, LEVELS, freq)
     cells = with_range(cells, by, LEVELS, freq)
@@ -39,7 +40,7 @@ def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Ta
                "net_leverage_pct_rank_1y", "net_leverage_pct_rank_5y", "gross_leverage_low_1y",
                "gross_leverage_high_1y", "net_leverage_low_1y", "net_leverage_high_1y"]
     values = [c for c in columns if c not in ("period_end", by, "accounts", "top")]
-    if linked.decides(by) and not rule.hides_nothing:
+    if linked_pattern:
         flags = linked.pattern(inputs, ("exposure pattern", freq, rule), _linked_cells(inputs, freq), "gross", rule)
         published = linked.publish(cells.select(columns), by, values=values, flags=flags)
     else:
@@ -67,22 +68,28 @@ def _linked_cells(inputs: Inputs, freq: str) -> ibis.Table:
     return inputs.cached(("linked exposure cells", freq), build)
 
 
-def exposure_cells(inputs: Inputs, *, by: str, freq: str) -> ibis.Table:
+def exposure_cells(inputs: Inputs, *, by: str, freq: str, every_grouping: bool = False) -> ibis.Table:
     """Exposure per period_end and group before disclosure control, with accounts and top (the
-    largest account's gross); kept by the engine (the statistics and linked suppression read it)."""
-    return inputs.cached(("exposure cells", by, freq), lambda: _exposure_cells(inputs, by, freq))
+    largest account's gross); kept by the engine (the statistics read it several times). With
+    `every_grouping` (`by` linked, and its pattern needed), read from every linked grouping's
+    cells, computed at once."""
+    return inputs.cached(("exposure cells", by, freq), lambda: _exposure_cells(inputs, by, freq, every_grouping))
 
 
-def _exposure_cells(inputs: Inputs, by: str, freq: str) -> ibis.Table:
+def _exposure_cells(inputs: Inputs, by: str, freq: str, every_grouping: bool) -> ibis.Table:
     ends = periods(inputs.dates(), freq).select(date="period_end").distinct()
-    if linked.decides(by):   # read from every linked grouping's cells, computed at once
+    if every_grouping:
         cells = linked.part(_linked_cells(inputs, freq), by).rename(date="period_end")
     else:
         valued = _valued(inputs, freq)
         labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
-        per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
-            lmv=ibis.ifelse(labelled.value > 0, labelled.value, 0.0).sum(),
-            smv=ibis.ifelse(labelled.value < 0, labelled.value, 0.0).sum())
+        sides = {"lmv": ibis.ifelse(labelled.value > 0, labelled.value, 0.0),
+                 "smv": ibis.ifelse(labelled.value < 0, labelled.value, 0.0)}
+        if groups.one_security_each(by, inputs.securities):
+            per_account = labelled.select("date", by, "account_id", **sides)   # already one row each
+        else:
+            per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
+                **{name: side.sum() for name, side in sides.items()})
         per_account = per_account.mutate(gross=per_account.lmv - per_account.smv)
         cells = per_account.group_by(["date", by]).aggregate(
             lmv=per_account.lmv.sum(), smv=per_account.smv.sum(), gross=per_account.gross.sum(),

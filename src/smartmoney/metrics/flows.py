@@ -117,12 +117,13 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
     net_flow_pct_rank_5y (not with ranks=False), accounts, suppressed (see `with_pct_gross`
     for net_flow_pct_gross). Every period has a row for every group seen (zero when nothing traded).
     """
-    cells = flow_cells(inputs, by=by, freq=freq, use_trades=use_trades)
+    linked_pattern = linked.decides(by) and not rule.hides_nothing
+    cells = flow_cells(inputs, by=by, freq=freq, use_trades=use_trades, every_grouping=linked_pattern)
     cells = with_sd_units(cells, by, "net_flow", freq)
     if ranks:
         cells = with_pct_ranks(cells, by, ["net_flow"], freq)
     values = [c for c in OUTPUT if c in cells.columns]
-    if linked.decides(by) and not rule.hides_nothing:
+    if linked_pattern:
         flags = linked.pattern(inputs, ("flows pattern", use_trades, freq, rule),
                                _linked_cells(inputs, freq, use_trades), "gross_traded", rule)
         published = linked.publish(cells, by, values=values, flags=flags)
@@ -147,22 +148,27 @@ def _summed(inputs: Inputs, freq: str, use_trades: bool) -> ibis.Table:
                          lambda: _per_period(inputs, periods(inputs.dates(), freq), freq, use_trades))
 
 
-def flow_cells(inputs: Inputs, *, by: str, freq: str, use_trades: bool) -> ibis.Table:
+def flow_cells(inputs: Inputs, *, by: str, freq: str, use_trades: bool, every_grouping: bool = False) -> ibis.Table:
     """Flows per period_end and group before disclosure control, with accounts (contributors)
     and top (the largest account's gross traded); kept by the engine, since the statistics read
-    the series several times (ranks join it to itself) and linked suppression reads it too."""
-    return inputs.cached(("flow cells", use_trades, by, freq), lambda: _flow_cells(inputs, by, freq, use_trades))
+    the series several times (ranks join it to itself). With `every_grouping` (`by` linked, and
+    its pattern needed), read from every linked grouping's cells, computed at once."""
+    return inputs.cached(("flow cells", use_trades, by, freq),
+                         lambda: _flow_cells(inputs, by, freq, use_trades, every_grouping))
 
 
-def _flow_cells(inputs: Inputs, by: str, freq: str, use_trades: bool) -> ibis.Table:
+def _flow_cells(inputs: Inputs, by: str, freq: str, use_trades: bool, every_grouping: bool) -> ibis.Table:
     calendar = periods(inputs.dates(), freq)
-    if linked.decides(by):   # read from every linked grouping's cells, computed at once
+    if every_grouping:
         cells = linked.part(_linked_cells(inputs, freq, use_trades), by)
     else:
         per_period = _summed(inputs, freq, use_trades)
         labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
-        per_account = (labelled.group_by(["period_end", by, "account_id"])
-                       .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
+        if groups.one_security_each(by, inputs.securities):
+            per_account = labelled.select("period_end", by, "account_id", *COMPONENTS)   # already so
+        else:
+            per_account = (labelled.group_by(["period_end", by, "account_id"])
+                           .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
         per_account = per_account.mutate(gross_traded=sum(per_account[c] for c in COMPONENTS))
         cells = per_account.group_by(["period_end", by]).aggregate(
             **{c: per_account[c].sum() for c in (*COMPONENTS, "gross_traded")},
