@@ -268,3 +268,16 @@ def test_a_released_as_of_lets_its_patterns_go(dominated_tesla):
     book.release("2024-06-21")
     gc.collect()
     assert book.backend.con.execute(patterns).fetchone()[0] == 0
+
+
+def test_a_book_without_prices_has_empty_linked_tables(tmp_path):
+    """No price, so no flow and no value: every grouping's table is empty, not an error."""
+    positions = pd.DataFrame({"date": ["2024-05-01", "2024-05-02"], "account_id": ["F0", "F0"],
+                              "security_id": ["NVDA", "NVDA"], "quantity": [10.0, 20.0]})
+    securities = sp500_universe()
+    store = make_store(tmp_path / "store", securities=securities[securities.security_id == "NVDA"],
+                       positions=positions, prices=pd.DataFrame(columns=["date", "security_id", "close"]))
+    book = sm.open(store)
+    for by in ("sector", "ticker", "basket"):
+        assert book.flows(by=by).to_pandas().empty and book.exposure(by=by).to_pandas().empty
+    assert book.disclosure_audit(last=0).empty

@@ -85,8 +85,10 @@ def pattern(inputs: Inputs, key: tuple, cells, size: str, rule: Disclosure):
         frame = cells.select("grouping", "group", "period_end", "accounts", "top", size=cells[size]).to_pandas()
         frame = hide(frame, members(inputs), rule)
         days = pd.to_datetime(frame["period_end"]).dt.date
-        table = pa.table({"period_end": pa.array(days, pa.date32()), "grouping": frame["grouping"],
-                          "group": frame["group"], "suppressed": frame["suppressed"]})
+        table = pa.table({"period_end": pa.array(days, pa.date32()),
+                          "grouping": pa.array(frame["grouping"], pa.string()),
+                          "group": pa.array(frame["group"], pa.string()),
+                          "suppressed": pa.array(frame["suppressed"], pa.bool_())})
         return register(inputs.backend, f"_smartmoney_pattern_{next(_names)}", table)
     return inputs.kept(key, build)
 
@@ -132,7 +134,8 @@ def hide(frame: pd.DataFrame, sets: dict[tuple[str, str], frozenset[str]], rule:
         found.append(pd.DataFrame({"period_end": period_end, "grouping": index.get_level_values(0),
                                    "group": index.get_level_values(1),
                                    "suppressed": _hide_period(period, structure, rule)}))
-    return pd.concat(found, ignore_index=True)
+    columns = ["period_end", "grouping", "group", "suppressed"]
+    return pd.concat(found, ignore_index=True) if found else pd.DataFrame(columns=columns)
 
 
 def exposed(keys: list[tuple[str, str]], hidden: np.ndarray, sets: dict[tuple[str, str], frozenset[str]]) -> np.ndarray:
