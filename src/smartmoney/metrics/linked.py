@@ -50,7 +50,7 @@ def decides(by: str) -> bool:
     return by in LINKED and by != "book"
 
 
-def grouped(per_security, inputs: Inputs, *, measures: list[str], size: str):
+def grouped(per_security: ibis.Table, inputs: Inputs, *, measures: list[str], size: str) -> ibis.Table:
     """Every linked grouping's cells in one table, computed in one query: grouping, group,
     period_end, the `measures` summed, accounts (contributors: `size` above zero) and top (the
     largest account's `size`), from `per_security` (period_end, account_id, security_id and the
@@ -71,14 +71,14 @@ def grouped(per_security, inputs: Inputs, *, measures: list[str], size: str):
     return ibis.union(*tables)
 
 
-def part(cells, by: str):
+def part(cells: ibis.Table, by: str) -> ibis.Table:
     """Grouping `by`'s rows of `grouped` cells, with the group under the column `by`."""
     mine = cells.filter(cells.grouping == by)
     return mine.select("period_end", mine.group.name(by), *[c for c in mine.columns
                                                               if c not in ("grouping", "group", "period_end")])
 
 
-def pattern(inputs: Inputs, key: tuple, cells, size: str, rule: Disclosure):
+def pattern(inputs: Inputs, key: tuple, cells: ibis.Table, size: str, rule: Disclosure) -> ibis.Table:
     """The linked pattern as an engine table (period_end, grouping, group, suppressed), computed
     once per `key` from every grouping's `cells` (see `grouped`; `size` is what the rule reads)."""
     def build():
@@ -93,7 +93,7 @@ def pattern(inputs: Inputs, key: tuple, cells, size: str, rule: Disclosure):
     return inputs.kept(key, build)
 
 
-def publish(cells, by: str, *, values: list[str], flags) -> object:
+def publish(cells: ibis.Table, by: str, *, values: list[str], flags: ibis.Table) -> ibis.Table:
     """`cells` with the pattern's suppressed flag for grouping `by`, values and accounts blanked
     where it is set (a cell missing from the pattern is hidden: none is, the pattern holds every
     grouping's every cell)."""
@@ -116,8 +116,8 @@ def _members(inputs: Inputs) -> dict[tuple[str, str], frozenset[str]]:
     found = {}
     for by in LINKED:
         labelled = groups.with_group(securities.select("security_id"), by, securities, inputs.accounts).to_pandas()
-        for group, part in labelled.groupby(by)["security_id"]:
-            found[(by, str(group))] = frozenset(part)
+        for group, ids in labelled.groupby(by)["security_id"]:
+            found[(by, str(group))] = frozenset(ids)
     return found
 
 
@@ -291,7 +291,7 @@ def _support(vectors: np.ndarray, hidden: np.ndarray, cell: int) -> np.ndarray:
     return found
 
 
-def register(backend, name: str, table: pa.Table):
+def register(backend, name: str, table: pa.Table) -> ibis.Table:
     """`table` as a temporary table of `backend` (DuckDB or Spark), returned as an Ibis table;
     the engine lets it go when that table is no longer referenced (`Book.release`)."""
     if backend.name == "duckdb":
