@@ -1,5 +1,6 @@
 """Disclosure control on random books: a sector one fund dominates, or fewer than k funds hold,
-is never stated, in any table, fact or file, nor given away by the published totals."""
+is never stated, in any table, fact or file, nor given away by the published totals, nor by all
+the tables together (the audit)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,10 @@ def test_a_dominated_or_thin_sector_is_never_stated(tmp_path_factory, target, mo
         # Book total minus the published sectors: never one cell alone.
         for _, cells in table.groupby("period_end"):
             assert cells["suppressed"].sum() != 1
+    # Nor by all the tables of every grouping of securities together.
+    for family in ("exposure", "flows"):
+        audit = book.disclosure_audit(family, last=0)
+        assert audit.sensitive.any() and not (audit.sensitive & audit.exposed).any(), family
     # Facts and the files the command line writes.
     assert target not in {fact.group for fact in book.facts()}
     runner = CliRunner()
