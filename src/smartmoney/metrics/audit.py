@@ -49,8 +49,7 @@ def audit(book, family: str = "flows", *, freq: str = "W", as_of: str | dt.date 
         frame = table.select("period_end", by, "suppressed").to_pandas()
         # Which cells the rule hides itself (the sensitive ones), from the cells before control.
         found = cells.select("period_end", by, "accounts", "top", size=cells[size]).to_pandas()
-        found["sensitive"] = (((found.accounts > 0) & (found.accounts < rule.k))
-                              | (found.top > found["size"].abs() * rule.p / 100.0))
+        found["sensitive"] = rule.sensitive(found.accounts, found.top, found["size"].abs())
         frame = frame.merge(found[["period_end", by, "sensitive"]], on=["period_end", by], how="left")
         tables.append(frame.rename(columns={by: "group"}).assign(grouping=by, group=lambda f: f.group.astype(str)))
     cells = pd.concat(tables, ignore_index=True)

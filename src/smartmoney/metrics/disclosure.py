@@ -37,6 +37,12 @@ class Disclosure:
         published, and no account's part of a cell can exceed the whole of it."""
         return self.k <= 1 and self.p >= 100
 
+    def sensitive(self, accounts, top, magnitude):
+        """Which cells the rule hides itself: fewer than k contributing accounts, or the largest
+        one above p percent of the cell's `magnitude` (its size, made positive). Works alike on
+        Ibis columns, numpy arrays and pandas Series."""
+        return ((accounts > 0) & (accounts < self.k)) | (top > magnitude * (self.p / 100.0))
+
 
 def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str], rule: Disclosure) -> ibis.Table:
     """Mark and blank the cells the rule forbids.
@@ -55,10 +61,9 @@ def suppress(cells: ibis.Table, group: str, *, size: str, values: list[str], rul
     """
     if rule.hides_nothing:   # the same result, without the pass: nothing is hidden
         return cells.mutate(suppressed=ibis.literal(False)).drop("top")
-    hidden = (((cells.accounts > 0) & (cells.accounts < rule.k))
-              | (cells.top > cells[size].abs() * (rule.p / 100.0)))
-    candidate = ~hidden & (cells.accounts > 0)
     magnitude = cells[size].abs()
+    hidden = rule.sensitive(cells.accounts, cells.top, magnitude)
+    candidate = ~hidden & (cells.accounts > 0)
     period = ibis.window(group_by="period_end")
     smallest = ibis.ifelse(candidate, magnitude, ibis.null("float64")).min().over(period)
     lone = (hidden.cast("int64").sum().over(period) == 1) & candidate & (magnitude == smallest)

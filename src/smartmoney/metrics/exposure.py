@@ -18,6 +18,7 @@ from smartmoney.metrics.inputs import Inputs, periods
 from smartmoney.metrics.stats import with_change, with_pct_ranks, with_range
 
 LEVELS = ["gross_leverage", "net_leverage"]
+MEASURES = ["lmv", "smv", "gross"]   # summed per cell
 
 
 def exposure(inputs: Inputs, *, by: str, freq: str, rule: Disclosure) -> ibis.Table:
@@ -58,14 +59,18 @@ def _valued(inputs: Inputs, freq: str) -> ibis.Table:
 def _linked_cells(inputs: Inputs, freq: str) -> ibis.Table:
     """Every linked grouping's exposure cells (lmv, smv, gross, accounts, top), in one query,
     kept (see `linked.grouped`)."""
-    def build() -> ibis.Table:
-        valued = _valued(inputs, freq)
-        sides = valued.select(period_end="date", account_id="account_id", security_id="security_id",
-                              lmv=ibis.ifelse(valued.value > 0, valued.value, 0.0),
-                              smv=ibis.ifelse(valued.value < 0, valued.value, 0.0))
-        sides = sides.mutate(gross=sides.lmv - sides.smv)
-        return linked.grouped(sides, inputs, measures=["lmv", "smv", "gross"], size="gross")
-    return inputs.cached(("linked exposure cells", freq), build)
+    return inputs.cached(("linked exposure cells", freq), lambda: linked.grouped(
+        _sides(inputs, freq), inputs, measures=MEASURES, size="gross"))
+
+
+def _sides(inputs: Inputs, freq: str) -> ibis.Table:
+    """Each position's long and short value and gross (period_end, account_id, security_id,
+    lmv, smv, gross) on the period ends."""
+    valued = _valued(inputs, freq)
+    sides = valued.select(period_end="date", account_id="account_id", security_id="security_id",
+                          lmv=ibis.ifelse(valued.value > 0, valued.value, 0.0),
+                          smv=ibis.ifelse(valued.value < 0, valued.value, 0.0))
+    return sides.mutate(gross=sides.lmv - sides.smv)
 
 
 def exposure_cells(inputs: Inputs, *, by: str, freq: str, every_grouping: bool = False) -> ibis.Table:
@@ -79,21 +84,11 @@ def exposure_cells(inputs: Inputs, *, by: str, freq: str, every_grouping: bool =
 def _exposure_cells(inputs: Inputs, by: str, freq: str, every_grouping: bool) -> ibis.Table:
     ends = periods(inputs.dates(), freq).select(date="period_end").distinct()
     if every_grouping:
-        cells = linked.part(_linked_cells(inputs, freq), by).rename(date="period_end")
+        cells = linked.part(_linked_cells(inputs, freq), by)
     else:
-        valued = _valued(inputs, freq)
-        labelled = groups.with_group(valued, by, inputs.securities, inputs.accounts)
-        sides = {"lmv": ibis.ifelse(labelled.value > 0, labelled.value, 0.0),
-                 "smv": ibis.ifelse(labelled.value < 0, labelled.value, 0.0)}
-        if groups.one_security_each(by, inputs.securities):
-            per_account = labelled.select("date", by, "account_id", **sides)   # already one row each
-        else:
-            per_account = labelled.group_by(["date", by, "account_id"]).aggregate(
-                **{name: side.sum() for name, side in sides.items()})
-        per_account = per_account.mutate(gross=per_account.lmv - per_account.smv)
-        cells = per_account.group_by(["date", by]).aggregate(
-            lmv=per_account.lmv.sum(), smv=per_account.smv.sum(), gross=per_account.gross.sum(),
-            accounts=(per_account.gross > 0).cast("int64").sum(), top=per_account.gross.max())
+        cells = groups.cells(_sides(inputs, freq), by, inputs.securities, inputs.accounts,
+                             measures=MEASURES, size="gross")
+    cells = cells.rename(date="period_end")
     keys = ["date", by] if by in groups.ACCOUNT_GROUPS else ["date"]
     cells = cells.left_join(_equity(inputs, by, ends), keys).drop(*[f"{k}_right" for k in keys])
     cells = cells.rename(period_end="date")

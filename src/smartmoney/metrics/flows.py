@@ -25,6 +25,7 @@ from smartmoney.metrics.stats import with_pct_ranks, with_sd_units
 
 COMPONENTS = ("long_buy", "long_sell", "short_sale", "short_cover")
 KEYS = ["date", "account_id", "security_id"]
+MEASURES = [*COMPONENTS, "gross_traded"]   # summed per cell
 OUTPUT = [*COMPONENTS, "net_flow", "gross_traded", "risk_on", "risk_off", "net_flow_sd", "net_flow_z",
           "net_flow_pct_rank_1y", "net_flow_pct_rank_5y", "net_flow_pct_gross"]
 
@@ -134,11 +135,14 @@ def flows(inputs: Inputs, *, by: str, freq: str, use_trades: bool, rule: Disclos
 
 def _linked_cells(inputs: Inputs, freq: str, use_trades: bool) -> ibis.Table:
     """Every linked grouping's flow cells, in one query, kept (see `linked.grouped`)."""
-    def build() -> ibis.Table:
-        per_period = _summed(inputs, freq, use_trades)
-        traded = per_period.mutate(gross_traded=sum(per_period[c] for c in COMPONENTS))
-        return linked.grouped(traded, inputs, measures=[*COMPONENTS, "gross_traded"], size="gross_traded")
-    return inputs.cached(("linked flow cells", use_trades, freq), build)
+    return inputs.cached(("linked flow cells", use_trades, freq), lambda: linked.grouped(
+        _traded(inputs, freq, use_trades), inputs, measures=MEASURES, size="gross_traded"))
+
+
+def _traded(inputs: Inputs, freq: str, use_trades: bool) -> ibis.Table:
+    """Flows per period_end, account and security, with their gross traded."""
+    per_period = _summed(inputs, freq, use_trades)
+    return per_period.mutate(gross_traded=sum(per_period[c] for c in COMPONENTS))
 
 
 def _summed(inputs: Inputs, freq: str, use_trades: bool) -> ibis.Table:
@@ -162,18 +166,8 @@ def _flow_cells(inputs: Inputs, by: str, freq: str, use_trades: bool, every_grou
     if every_grouping:
         cells = linked.part(_linked_cells(inputs, freq, use_trades), by)
     else:
-        per_period = _summed(inputs, freq, use_trades)
-        labelled = groups.with_group(per_period, by, inputs.securities, inputs.accounts)
-        if groups.one_security_each(by, inputs.securities):
-            per_account = labelled.select("period_end", by, "account_id", *COMPONENTS)   # already so
-        else:
-            per_account = (labelled.group_by(["period_end", by, "account_id"])
-                           .aggregate(**{c: labelled[c].sum() for c in COMPONENTS}))
-        per_account = per_account.mutate(gross_traded=sum(per_account[c] for c in COMPONENTS))
-        cells = per_account.group_by(["period_end", by]).aggregate(
-            **{c: per_account[c].sum() for c in (*COMPONENTS, "gross_traded")},
-            accounts=(per_account.gross_traded > 0).cast("int64").sum(),
-            top=per_account.gross_traded.max())
+        cells = groups.cells(_traded(inputs, freq, use_trades), by, inputs.securities, inputs.accounts,
+                             measures=MEASURES, size="gross_traded")
     grid = calendar.select("period_end").distinct().cross_join(cells.select(by).distinct())
     cells = grid.left_join(cells, ["period_end", by]).drop("period_end_right", f"{by}_right")
     cells = cells.mutate(**{c: cells[c].fill_null(0.0) for c in (*COMPONENTS, "gross_traded", "top")},

@@ -58,6 +58,22 @@ def one_security_each(by: str, securities: ibis.Table) -> bool:
     return int(counts["rows"].iloc[0]) == int(counts["tickers"].iloc[0])
 
 
+def cells(per_security: ibis.Table, by: str, securities: ibis.Table, accounts: ibis.Table, *,
+          measures: list[str], size: str) -> ibis.Table:
+    """Grouping `by`'s cells: period_end, <by>, the `measures` summed, accounts (how many
+    accounts' `size` is above zero) and top (the largest account's `size`), from
+    `per_security` (period_end, account_id, security_id and the measures)."""
+    labelled = with_group(per_security, by, securities, accounts)
+    if one_security_each(by, securities):
+        per_account = labelled   # already one row per account and group
+    else:
+        per_account = labelled.group_by(["period_end", by, "account_id"]).aggregate(
+            **{name: labelled[name].sum() for name in measures})
+    return per_account.group_by(["period_end", by]).aggregate(
+        **{name: per_account[name].sum() for name in measures},
+        accounts=(per_account[size] > 0).cast("int64").sum(), top=per_account[size].max())
+
+
 # The groupings each grouping nests in: a cell hidden in `by` must not be the published total of
 # one of these minus its published siblings (`metrics.linked` keeps such cell sets).
 NESTED_IN = {"sector": ("tmt",), "industry_group": ("sector", "tmt"),

@@ -57,15 +57,7 @@ def grouped(per_security: ibis.Table, inputs: Inputs, *, measures: list[str], si
     measures). Each grouping's table reads its part (`part`); the pattern reads them all."""
     tables = []
     for by in LINKED:
-        labelled = groups.with_group(per_security, by, inputs.securities, inputs.accounts)
-        if groups.one_security_each(by, inputs.securities):
-            per_account = labelled   # already one row per account and group
-        else:
-            per_account = labelled.group_by(["period_end", by, "account_id"]).aggregate(
-                **{name: labelled[name].sum() for name in measures})
-        cells = per_account.group_by(["period_end", by]).aggregate(
-            **{name: per_account[name].sum() for name in measures},
-            accounts=(per_account[size] > 0).cast("int64").sum(), top=per_account[size].max())
+        cells = groups.cells(per_security, by, inputs.securities, inputs.accounts, measures=measures, size=size)
         tables.append(cells.select(grouping=ibis.literal(by), group=cells[by].cast("string"), period_end="period_end",
                                    **{name: name for name in measures}, accounts="accounts", top="top"))
     return ibis.union(*tables)
@@ -140,7 +132,7 @@ def hide(frame: pd.DataFrame, sets: dict[tuple[str, str], frozenset[str]], rule:
 
 def exposed(keys: list[tuple[str, str]], hidden: np.ndarray, sets: dict[tuple[str, str], frozenset[str]]) -> np.ndarray:
     """Per cell (`keys`, one period): hidden, and worked out from the published cells together."""
-    return _exposed(_Structure(keys, sets).vectors, np.asarray(hidden, dtype=bool))
+    return _exposed(_vectors(keys, sets), np.asarray(hidden, dtype=bool))
 
 
 def cell_sets(keys: list[tuple[str, str]], sets: dict[tuple[str, str], frozenset[str]]
@@ -189,11 +181,7 @@ class _Structure:
     matrix), the cells that are the same sum, and the cell sets with the cell each one sums to."""
 
     def __init__(self, keys: list[tuple[str, str]], sets: dict[tuple[str, str], frozenset[str]]):
-        universe = sorted(set().union(*(sets.get(k, frozenset()) for k in keys)))
-        column = {security: number for number, security in enumerate(universe)}
-        self.vectors = np.zeros((len(keys), len(universe)))
-        for number, key in enumerate(keys):
-            self.vectors[number, [column[s] for s in sets.get(key, ())]] = 1.0
+        self.vectors = _vectors(keys, sets)
         same: dict[frozenset, list[int]] = {}
         for number, key in enumerate(keys):
             same.setdefault(sets.get(key, frozenset({key})), []).append(number)
@@ -210,10 +198,20 @@ class _Structure:
             self.incidence[number, part] = 1.0
 
 
+def _vectors(keys: list[tuple[str, str]], sets: dict[tuple[str, str], frozenset[str]]) -> np.ndarray:
+    """Each cell's securities, one 0/1 row per key over the securities of them all."""
+    universe = sorted(set().union(*(sets.get(k, frozenset()) for k in keys)))
+    column = {security: number for number, security in enumerate(universe)}
+    vectors = np.zeros((len(keys), len(universe)))
+    for number, key in enumerate(keys):
+        vectors[number, [column[s] for s in sets.get(key, ())]] = 1.0
+    return vectors
+
+
 def _hide_period(period: pd.DataFrame, structure: _Structure, rule: Disclosure) -> np.ndarray:
     accounts = period["accounts"].to_numpy()
     magnitude = period["size"].abs().to_numpy(float)
-    primary = ((accounts > 0) & (accounts < rule.k)) | (period["top"].to_numpy(float) > magnitude * rule.p / 100.0)
+    primary = rule.sensitive(accounts, period["top"].to_numpy(float), magnitude)
     if not primary.any():
         return primary
     candidate = (accounts > 0) & ~structure.book
